@@ -1,0 +1,269 @@
+"""The ``finews-bot`` command line: import, latest, topic, topics, status.
+
+Exit codes: 0 done (also with skipped files or no results), 1 nothing to answer from (no database,
+unknown topic), 2 a usage or configuration error. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot import texts
+from bot.cli_output import (
+    format_duration,
+    print_import_report,
+    print_news,
+    print_status,
+    print_topics,
+    print_unknown_topic,
+    reply_json,
+)
+from bot.config import Config, ConfigError, load_config
+from bot.importer import discover, import_files
+from bot.store import Store
+from handlers import news
+
+log = logging.getLogger(__name__)
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called: one line for the user, exit code 2."""
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {news.MAX_LIMIT}") from None
+    if not 1 <= value <= news.MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {news.MAX_LIMIT}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; its help texts are the CLI reference."""
+    parser = argparse.ArgumentParser(
+        prog="finews-bot",
+        description="finews-bot：为金融办收集、检索财经新闻。Keeps finance offices informed.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $FINEWS_CONFIG, ./config.toml, else the bundled config.example.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    imp = commands.add_parser("import", help="import finews posts and office documents from files or folders")
+    imp.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files or folders (recursive); none: the configured folder sources",
+    )
+
+    latest = commands.add_parser("latest", help="newest items containing every keyword")
+    latest.add_argument("keywords", nargs="+", metavar="KEYWORD")
+    latest.add_argument("-n", type=_limit, default=10, metavar="N", help="how many items (1-100, default 10)")
+    latest.add_argument("--json", action="store_true", help="print JSON")
+
+    topic = commands.add_parser("topic", help="newest items matching any keyword of a configured topic")
+    topic.add_argument("name", metavar="NAME")
+    topic.add_argument("-n", type=_limit, default=10, metavar="N", help="how many items (1-100, default 10)")
+    topic.add_argument("--json", action="store_true", help="print JSON")
+
+    topics = commands.add_parser("topics", help="the configured topics and their keywords")
+    topics.add_argument("--json", action="store_true", help="print JSON")
+
+    status = commands.add_parser("status", help="config, database and item counts per source")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _open_store(config: Config) -> Store | None:
+    store = Store.open_existing(config.database)
+    if store is None:
+        print(texts.NOTHING_IMPORTED, file=sys.stderr)
+    return store
+
+
+def cmd_import(config: Config, args: argparse.Namespace) -> int:
+    """Import the given paths, or every enabled folder source of the config."""
+    if args.paths:
+        paths = [Path(p) for p in args.paths]
+        for path in paths:
+            if not path.exists():
+                raise UsageError(texts.IMPORT_MISSING_PATH.format(path=path))
+        jobs = [("", paths)]
+    else:
+        folders = [s for s in config.sources if s.kind == "folder" and s.enabled]
+        if not folders:
+            raise UsageError(texts.IMPORT_NO_SOURCES)
+        jobs = [(s.name, [s.path]) for s in folders]
+    from tqdm import tqdm  # only this command draws a progress bar
+
+    with Store(config.database) as store:
+        for via, paths in jobs:
+            if via:
+                print(texts.IMPORT_SOURCE.format(name=via, path=paths[0]), file=sys.stderr)
+            files = list(discover(paths))
+            with tqdm(total=len(files), unit="file", disable=not sys.stderr.isatty(), leave=False) as bar:
+                report = import_files(store, files, via=via, progress=bar.update)
+            print_import_report(report)
+    return 0
+
+
+def cmd_latest(config: Config, args: argparse.Namespace) -> int:
+    """Newest items containing every keyword."""
+    store = _open_store(config)
+    if store is None:
+        return 1
+    with store:
+        try:
+            reply = news.latest(store, args.keywords, args.n)
+        except news.QueryError:
+            raise UsageError(texts.EMPTY_QUERY) from None
+    if args.json:
+        _print_json(reply_json(reply))
+    else:
+        print_news(reply)
+    return 0
+
+
+def cmd_topic(config: Config, args: argparse.Namespace) -> int:
+    """Newest items of a configured topic; an unknown name gets suggestions and keyword results."""
+    store = _open_store(config)
+    if store is None:
+        return 1
+    with store:
+        reply = news.topic(store, config.topics, args.name, args.n)
+    if isinstance(reply, news.UnknownTopic):
+        if args.json:
+            _print_json(
+                {
+                    "error": "unknown topic",
+                    "topic": reply.name,
+                    "suggestions": reply.suggestions,
+                    "topics": reply.available,
+                    "keyword_results": reply_json(reply.keyword_results) if reply.keyword_results else None,
+                }
+            )
+        else:
+            print_unknown_topic(reply)
+        return 1
+    if args.json:
+        _print_json(reply_json(reply))
+    else:
+        print_news(reply)
+    return 0
+
+
+def cmd_topics(config: Config, args: argparse.Namespace) -> int:
+    """The configured topics, with how many stored items match each."""
+    counts: dict[str, int | None] = {name: None for name in config.topics}
+    store = Store.open_existing(config.database)
+    if store is not None:
+        with store:
+            for name in config.topics:
+                reply = news.topic(store, config.topics, name, limit=1)
+                counts[name] = reply.total if isinstance(reply, news.NewsReply) else None
+    if args.json:
+        _print_json(
+            {
+                "topics": [
+                    {
+                        "name": t.name,
+                        "description": t.description,
+                        "keywords": list(t.keywords),
+                        "items": counts[t.name],
+                    }
+                    for t in config.topics.values()
+                ]
+            }
+        )
+    else:
+        print_topics(config, counts)
+    return 0
+
+
+def cmd_status(config: Config, args: argparse.Namespace) -> int:
+    """Which config and database are in use, and what each source has brought in."""
+    store = Store.open_existing(config.database)
+    counts = {}
+    total = 0
+    if store is not None:
+        with store:
+            counts = {c.via: c for c in store.counts_by_via()}
+            total = store.count()
+    sources = []
+    for source in config.sources:
+        count = counts.get(source.name)
+        sources.append(
+            {
+                "name": source.name,
+                "kind": source.kind,
+                "path": str(source.path),
+                "every": format_duration(source.every),
+                "enabled": source.enabled,
+                "items": count.items if count else 0,
+                "newest": count.newest.isoformat() if count else None,
+            }
+        )
+    configured = {s.name for s in config.sources}
+    other = sum(c.items for via, c in counts.items() if via not in configured)
+    data = {
+        "config": str(config.path),
+        "config_origin": config.origin,
+        "database": str(config.database),
+        "database_exists": store is not None,
+        "items": total,
+        "sources": sources,
+        "other_items": other,
+    }
+    if args.json:
+        _print_json(data)
+    else:
+        print_status(data)
+    return 0
+
+
+COMMANDS = {
+    "import": cmd_import,
+    "latest": cmd_latest,
+    "topic": cmd_topic,
+    "topics": cmd_topics,
+    "status": cmd_status,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = load_config(args.config)
+        log.debug("config: %s (%s)", config.path, config.origin)
+        return COMMANDS[args.command](config, args)
+    except (ConfigError, UsageError) as error:
+        print(texts.ERROR_PREFIX + str(error), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(texts.ERROR_PREFIX + "已中断 (interrupted)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: nothing left to say to it.
+        sys.stderr.close()
+        return 0

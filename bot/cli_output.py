@@ -1,0 +1,151 @@
+"""How the CLI shows replies: a readable Chinese list for people, plain dicts for ``--json``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from bot import texts
+from bot.config import Config
+from bot.importer import ImportReport
+from handlers.news import NewsEntry, NewsReply, UnknownTopic
+
+
+def format_duration(duration: timedelta) -> str:
+    """``timedelta(minutes=90)`` → ``"1h30m"``: the config's own notation."""
+    seconds = int(duration.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+def entry_json(entry: NewsEntry) -> dict[str, Any]:
+    """One entry as JSON (``published`` is ISO 8601 with its offset)."""
+    return {
+        "id": entry.id,
+        "title": entry.title,
+        "published": entry.published.isoformat(),
+        "source": entry.source,
+        "source_name": entry.source_name,
+        "origin": entry.origin,
+        "url": entry.url,
+        "snippet": entry.snippet,
+    }
+
+
+def reply_json(reply: NewsReply) -> dict[str, Any]:
+    """A ``latest``/``topic`` reply as JSON."""
+    data: dict[str, Any] = {"query": reply.query, "total": reply.total}
+    if reply.topic is not None:
+        data["topic"] = reply.topic
+        data["keywords"] = list(reply.keywords)
+    data["items"] = [entry_json(e) for e in reply.entries]
+    return data
+
+
+def _source_label(entry: NewsEntry) -> str:
+    name = entry.source_name or entry.source
+    if entry.origin and entry.origin not in name:
+        return texts.SOURCE_WITH_ORIGIN.format(name=name, origin=entry.origin)
+    return name
+
+
+def print_news(reply: NewsReply) -> None:
+    """Print a reply as a numbered list: title, time and source, snippet, link."""
+    if reply.truncated:
+        print(texts.QUERY_TRUNCATED.format(n=len(reply.query)))
+    keywords = "、".join(reply.keywords)
+    if not reply.entries:
+        if reply.topic is not None:
+            print(texts.TOPIC_NO_RESULTS.format(topic=reply.topic, keywords=keywords))
+        else:
+            print(texts.NO_RESULTS.format(query=reply.query))
+        return
+    if reply.topic is not None:
+        header = texts.TOPIC_HEADER.format(
+            topic=reply.topic, keywords=keywords, total=reply.total, shown=len(reply.entries)
+        )
+    else:
+        header = texts.RESULTS_HEADER.format(query=reply.query, total=reply.total, shown=len(reply.entries))
+    print(header)
+    for number, entry in enumerate(reply.entries, 1):
+        print()
+        print(f"{number}. {entry.title}")
+        print(f"   {entry.published:%Y-%m-%d %H:%M} · {_source_label(entry)}")
+        if entry.snippet:
+            print(f"   {entry.snippet}")
+        if entry.url:
+            print(f"   {entry.url}")
+
+
+def print_unknown_topic(reply: UnknownTopic) -> None:
+    """Say the topic does not exist, suggest close names, and show the keyword results instead."""
+    print(texts.UNKNOWN_TOPIC.format(name=reply.name))
+    if reply.suggestions:
+        print(texts.DID_YOU_MEAN.format(names="、".join(reply.suggestions)))
+    elif reply.available:
+        print(texts.AVAILABLE_TOPICS.format(names="、".join(reply.available)))
+    if reply.keyword_results is not None:
+        print()
+        print(texts.KEYWORD_FALLBACK.format(name=reply.name))
+        print_news(reply.keyword_results)
+
+
+def print_topics(config: Config, counts: Mapping[str, int | None]) -> None:
+    """The configured topics, their keywords and how many stored items match."""
+    if not config.topics:
+        print(texts.NO_TOPICS)
+        return
+    print(texts.TOPICS_HEADER.format(n=len(config.topics)))
+    for topic in config.topics.values():
+        print(texts.TOPIC_LINE.format(name=topic.name, description=topic.description).rstrip("："))
+        print(texts.TOPIC_KEYWORDS.format(keywords="、".join(topic.keywords)))
+        count = counts.get(topic.name)
+        if count is not None:
+            print(texts.TOPIC_MATCHES.format(n=count))
+
+
+def print_import_report(report: ImportReport) -> None:
+    """The import summary, each skipped file with its reason."""
+    print(
+        texts.IMPORT_SUMMARY.format(
+            new=report.new, updated=report.updated, unchanged=report.unchanged, skipped=len(report.skipped)
+        )
+    )
+    for skipped in report.skipped:
+        print(texts.IMPORT_SKIPPED.format(path=skipped.path, reason=skipped.reason))
+
+
+def print_status(data: Mapping[str, Any]) -> None:
+    """The ``status`` report for people."""
+    origin = texts.ORIGIN_EMBEDDED if data["config_origin"] == "embedded default" else texts.ORIGIN_FILE
+    print(texts.STATUS_CONFIG.format(path=data["config"], origin=origin))
+    if data["database_exists"]:
+        print(texts.STATUS_DATABASE.format(path=data["database"]))
+        print(texts.STATUS_ITEMS.format(n=data["items"]))
+    else:
+        print(texts.STATUS_NO_DATABASE.format(path=data["database"]))
+    if data["sources"]:
+        print(texts.STATUS_SOURCES)
+    for source in data["sources"]:
+        newest = (
+            texts.STATUS_NEWEST.format(when=source["newest"][:16].replace("T", " "))
+            if source["newest"]
+            else ""
+        )
+        print(
+            texts.STATUS_SOURCE_LINE.format(
+                name=source["name"],
+                kind=source["kind"],
+                every=source["every"],
+                disabled="" if source["enabled"] else texts.STATUS_DISABLED,
+                items=source["items"],
+                newest=newest,
+            )
+        )
+    if data["other_items"]:
+        print(texts.STATUS_OTHER.format(items=data["other_items"]))

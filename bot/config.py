@@ -1,0 +1,288 @@
+"""Configuration: TOML in, frozen values out; every mistake named by file, key and expectation.
+
+Found in this order: ``--config PATH``, ``$FINEWS_CONFIG``, ``./config.toml``, else the bundled
+``config.example.toml`` (the embedded default). ``$FINEWS_DB`` and ``$FINEWS_DIGEST_DIR`` override
+the database path and the digest folder. Relative paths are resolved against the folder of the
+config file that names them; for the embedded default, the database and digests go below the
+current directory (the bundled file may sit in a read-only install) and its folder source is the
+bundled ``seeds/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+from bot.bundled import bundled_path
+
+DEFAULT_DATABASE = "data/finews.db"
+DEFAULT_DIGEST_DIR = "data/digests"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+SOURCE_KINDS = ("folder",)
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message is one line for the user."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"5m"``, ``"1h30m"``, ``"2d"``, ``"45s"`` → a positive timedelta; ValueError otherwise."""
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None:
+        raise ValueError(text)
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if duration <= timedelta(0):
+        raise ValueError(text)
+    return duration
+
+
+# --- the raw shapes, as written in TOML (validated by msgspec) ---------------------------------
+
+
+class _RawSource(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: str
+    kind: str
+    path: str
+    every: str = "10m"
+    enabled: bool = True
+
+
+class _RawTopic(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    keywords: list[str]
+    description: str = ""
+
+
+_TOP_LEVEL = ("database", "digest_dir", "timezone", "sources", "topics")
+_SOURCE_KEYS = tuple(_RawSource.__struct_fields__)
+_TOPIC_KEYS = tuple(_RawTopic.__struct_fields__)
+
+# --- the values the program uses ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """One ``[[sources]]`` entry."""
+
+    name: str
+    kind: str
+    path: Path
+    every: timedelta
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TopicConfig:
+    """One ``[topics.NAME]`` table: an item is relevant when it contains any of the keywords."""
+
+    name: str
+    keywords: tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration, with paths resolved and overrides applied."""
+
+    path: Path  # the file it was read from
+    embedded: bool  # True when no config was given and the bundled default is in use
+    database: Path
+    digest_dir: Path
+    timezone: ZoneInfo
+    sources: tuple[SourceConfig, ...] = ()
+    topics: Mapping[str, TopicConfig] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        """How this config was chosen, for ``status`` and debug logs."""
+        return "embedded default" if self.embedded else "file"
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+_TYPE_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "bool": "true or false",
+    "array": "an array",
+    "object": "a table",
+    "float": "a number",
+}
+
+
+def _explain(error: msgspec.ValidationError, where: str, known: tuple[str, ...]) -> str:
+    """Turn msgspec's message into 'where.key: expected …', naming the allowed keys when useful."""
+    message = str(error)
+    path = ""
+    if " - at `$" in message:
+        message, _, at = message.partition(" - at `$")
+        path = at.rstrip("`")
+    location = where + path
+    unknown = re.fullmatch(r"Object contains unknown field `(.+)`", message)
+    if unknown:
+        return f"{location}: unknown key {unknown.group(1)!r} (expected one of: {', '.join(known)})"
+    missing = re.fullmatch(r"Object missing required field `(.+)`", message)
+    if missing:
+        return f"{location}: missing required key {missing.group(1)!r}"
+    wrong = re.fullmatch(r"Expected `(.+)`, got `(.+)`", message)
+    if wrong:
+        expected = _TYPE_NAMES.get(wrong.group(1), wrong.group(1))
+        got = _TYPE_NAMES.get(wrong.group(2), wrong.group(2))
+        return f"{location}: expected {expected}, got {got}"
+    return f"{location}: {message}"
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _source(raw: Any, index: int, base: Path, file: str) -> SourceConfig:
+    where = f"sources[{index}]"
+    try:
+        source = msgspec.convert(raw, _RawSource)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"{file}: {_explain(error, where, _SOURCE_KEYS)}") from None
+    if not source.name.strip():
+        raise ConfigError(f"{file}: {where}.name: expected a non-empty name")
+    if source.kind not in SOURCE_KINDS:
+        raise ConfigError(
+            f"{file}: {where}.kind: expected one of {', '.join(SOURCE_KINDS)}, got {source.kind!r}"
+        )
+    try:
+        every = parse_duration(source.every)
+    except ValueError:
+        raise ConfigError(
+            f'{file}: {where}.every: expected a duration like "30s", "5m", "1h", got {source.every!r}'
+        ) from None
+    return SourceConfig(source.name, source.kind, _resolve(base, source.path), every, source.enabled)
+
+
+def _topic(name: str, raw: Any, file: str) -> TopicConfig:
+    where = f"topics.{name}"
+    try:
+        topic = msgspec.convert(raw, _RawTopic)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"{file}: {_explain(error, where, _TOPIC_KEYS)}") from None
+    keywords = tuple(dict.fromkeys(k.strip() for k in topic.keywords if k.strip()))
+    if not keywords:
+        raise ConfigError(f"{file}: {where}.keywords: expected at least one non-empty keyword")
+    return TopicConfig(name, keywords, topic.description)
+
+
+def _string(data: Mapping[str, Any], key: str, default: str, file: str) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{file}: {key}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    path: Path,
+    embedded: bool = False,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Validate a decoded TOML document. Raises ConfigError naming the file and the key."""
+    env = os.environ if environ is None else environ
+    file = str(path)
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise ConfigError(f"{file}: unknown key {key!r} (expected one of: {', '.join(_TOP_LEVEL)})")
+    folder = path.parent.resolve()
+    # The bundled default may live in a read-only install: its data goes below the current folder.
+    data_base = (cwd or Path.cwd()) if embedded else folder
+
+    database = _resolve(data_base, _string(data, "database", DEFAULT_DATABASE, file))
+    if env.get("FINEWS_DB"):
+        database = Path(env["FINEWS_DB"]).expanduser().resolve()
+    digest_dir = _resolve(data_base, _string(data, "digest_dir", DEFAULT_DIGEST_DIR, file))
+    if env.get("FINEWS_DIGEST_DIR"):
+        digest_dir = Path(env["FINEWS_DIGEST_DIR"]).expanduser().resolve()
+
+    zone_name = _string(data, "timezone", DEFAULT_TIMEZONE, file)
+    try:
+        timezone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f'{file}: timezone: expected an IANA time zone such as "Asia/Shanghai", got {zone_name!r}'
+        ) from None
+
+    raw_sources = data.get("sources", [])
+    if not isinstance(raw_sources, list):
+        raise ConfigError(f"{file}: sources: expected an array of tables ([[sources]])")
+    sources = tuple(_source(raw, i, folder, file) for i, raw in enumerate(raw_sources))
+    names = [s.name for s in sources]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{file}: sources: the name {name!r} is used twice; names must be unique")
+
+    raw_topics = data.get("topics", {})
+    if not isinstance(raw_topics, dict):
+        raise ConfigError(f"{file}: topics: expected tables like [topics.上市]")
+    topics = {name: _topic(name, raw, file) for name, raw in raw_topics.items()}
+
+    return Config(path.resolve(), embedded, database, digest_dir, timezone, sources, topics)
+
+
+def find_config_file(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> tuple[Path, bool]:
+    """Which file to read, and whether it is the embedded default. Raises ConfigError if missing."""
+    for given, what in ((explicit, "--config"), (environ.get("FINEWS_CONFIG"), "$FINEWS_CONFIG")):
+        if given:
+            path = Path(given).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"{path}: config file not found (given by {what})")
+            return path, False
+    local = cwd / "config.toml"
+    if local.is_file():
+        return local, False
+    return bundled_path("config.example.toml"), True
+
+
+def _toml_hint(path: Path, error: tomllib.TOMLDecodeError) -> str:
+    """A hint for the commonest mistake: a Chinese table or key name written without quotes."""
+    found = re.search(r"at line (\d+)", str(error))
+    if not found:
+        return ""
+    try:
+        line = path.read_text(encoding="utf-8").splitlines()[int(found.group(1)) - 1]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return ""
+    if line.isascii():
+        return ""
+    return ' (a Chinese name must be quoted in TOML, e.g. [topics."上市"])'
+
+
+def load_config(
+    explicit: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Find, read and validate the configuration (see the module docstring for the order)."""
+    env = os.environ if environ is None else environ
+    here = cwd or Path.cwd()
+    path, embedded = find_config_file(explicit, env, here)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}{_toml_hint(path, error)}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: invalid TOML: the file is not UTF-8 text") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config file: {error.strerror}") from None
+    return parse_config(data, path=path, embedded=embedded, environ=env, cwd=here)

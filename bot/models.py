@@ -1,0 +1,53 @@
+"""The domain's plain values: what a source yields and what the store returns."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class ItemKind(StrEnum):
+    """Where an item came from, which decides how it was parsed."""
+
+    POST = "post"  # a finews post (Jekyll front matter + HTML body)
+    DOCUMENT = "document"  # a plain-text office document (speech, work report)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One news item or document, as parsed: the unit that is stored, searched and digested.
+
+    ``text`` is the searchable body only: navigation footers and the source-URL line are not part
+    of it. ``published`` is always timezone-aware.
+    """
+
+    id: str
+    kind: ItemKind
+    source: str  # slug, e.g. "zhuzhouribao"
+    source_name: str  # the source's Chinese name, e.g. "株洲日报新闻"
+    origin: str  # the original newspaper named in （文章来源：X）, or ""
+    title: str
+    published: datetime
+    url: str
+    text: str
+    path: str = ""  # the file it was read from, if any
+
+    @property
+    def content_hash(self) -> str:
+        """A digest of everything that makes the item what it is, but not where it was read from.
+
+        The same post found in ``_posts/`` and ``old_post/`` hashes alike, so it is stored once.
+        """
+        parts = (
+            self.kind,
+            self.source,
+            self.source_name,
+            self.origin,
+            self.title,
+            self.published.isoformat(),
+            self.url,
+            self.text,
+        )
+        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()

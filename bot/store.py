@@ -1,0 +1,310 @@
+"""The SQLite store: the one module that holds SQL. It returns dataclasses, never rows.
+
+Items are kept once each, by id. Their ``seq`` (the table's rowid) orders them by publication time,
+and doubles as the rowid of the contentless FTS5 index ``items_fts``, so "newest first, top 10" is
+an index walk in rowid order that stops after ten hits. See :mod:`bot.textindex` for the tokens.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from bot.models import Item, ItemKind
+from bot.textindex import CompiledQuery, index_tokens
+
+# Items published within one second get consecutive seq values below the next second's base.
+_SEQ_PER_SECOND = 1 << 20
+
+migrations = Migrations("finews")
+
+
+@migrations()
+def m001_items(db: sqlite_utils.Database) -> None:
+    """Items and their search index."""
+    db.execute(
+        """
+        CREATE TABLE items (
+            seq INTEGER PRIMARY KEY,      -- publication order; the rowid of items_fts
+            id TEXT NOT NULL UNIQUE,      -- infoCode / eastmoney id / file stem
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL,         -- slug, e.g. zhuzhouribao
+            source_name TEXT NOT NULL,    -- e.g. 株洲日报新闻
+            origin TEXT NOT NULL,         -- the original newspaper, or ''
+            via TEXT NOT NULL,            -- the configured source that brought it in, or ''
+            title TEXT NOT NULL,
+            published TEXT NOT NULL,      -- ISO 8601 with offset (Asia/Shanghai)
+            url TEXT NOT NULL,
+            text TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            first_seen TEXT NOT NULL,     -- UTC, ISO 8601
+            updated TEXT NOT NULL,        -- UTC, ISO 8601
+            path TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX items_via ON items(via)")
+    db.execute("CREATE INDEX items_source ON items(source)")
+    # Contentless: the text lives once, in items; the index keeps only tokens. prefix='1' indexes
+    # one-character prefixes, which answers one-character queries ("c"*) without a term scan.
+    db.execute(
+        "CREATE VIRTUAL TABLE items_fts USING fts5("
+        "body, content='', tokenize='ascii', prefix='1', columnsize=0, detail=full)"
+    )
+
+
+class UpsertOutcome:
+    """What storing one item did."""
+
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item as stored, with the store's own bookkeeping."""
+
+    item: Item
+    via: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One page of matches, newest first, and how many match in all."""
+
+    total: int
+    items: list[StoredItem]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCount:
+    """How many items a configured source (``via``) has brought in."""
+
+    via: str
+    items: int
+    newest: datetime
+
+
+_COLUMNS = "seq, id, kind, source, source_name, origin, via, title, published, url, text, first_seen, path"
+
+
+def _row_to_stored(row: Sequence[Any]) -> StoredItem:
+    (_seq, id_, kind, source, source_name, origin, via, title, published, url, text, first_seen, path) = row
+    item = Item(
+        id=id_,
+        kind=ItemKind(kind),
+        source=source,
+        source_name=source_name,
+        origin=origin,
+        title=title,
+        published=datetime.fromisoformat(published),
+        url=url,
+        text=text,
+        path=path,
+    )
+    return StoredItem(item, via, datetime.fromisoformat(first_seen))
+
+
+class Store:
+    """All reads and writes of the database. Open one per thread (SQLite connections are not shared)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (db.atomic / BEGIN), never implicit.
+        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=True)
+        self.db = sqlite_utils.Database(self._conn)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL is safe against a crash of the process; a power cut may lose the last
+        # transactions but never corrupts the database.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        migrations.apply(self.db)
+
+    @classmethod
+    def open_existing(cls, path: Path | str) -> Store | None:
+        """The store at ``path`` if a database exists there, else None (nothing imported yet)."""
+        return cls(path) if Path(path).is_file() else None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing --------------------------------------------------------------------------------
+
+    def transaction(self) -> Any:
+        """A context manager: everything inside commits together or not at all."""
+        return self.db.atomic()
+
+    def _free_seq(self, published: datetime) -> int:
+        base = int(published.timestamp()) * _SEQ_PER_SECOND
+        (top,) = self._conn.execute(
+            "SELECT max(seq) FROM items WHERE seq >= ? AND seq < ?", (base, base + _SEQ_PER_SECOND)
+        ).fetchone()
+        return base if top is None else top + 1
+
+    def upsert(self, item: Item, *, via: str = "", now: datetime | None = None) -> str:
+        """Store an item by id: new, updated (its index entry too) or unchanged. Returns the outcome.
+
+        Call inside :meth:`transaction` to batch many items in one commit.
+        """
+        stamp = (now or datetime.now(UTC)).isoformat()
+        content_hash = item.content_hash
+        # Times are kept to the second: seq orders by whole seconds, and a file's mtime precision
+        # would otherwise order items within one second differently from their stored times.
+        published = item.published.replace(microsecond=0)
+        old = self._conn.execute(
+            "SELECT seq, content_hash, published, title, text FROM items WHERE id = ?", (item.id,)
+        ).fetchone()
+        values = (
+            item.kind.value,
+            item.source,
+            item.source_name,
+            item.origin,
+            item.title,
+            published.isoformat(),
+            item.url,
+            item.text,
+            content_hash,
+            item.path,
+        )
+        if old is None:
+            seq = self._free_seq(published)
+            self._conn.execute(
+                "INSERT INTO items (seq, id, via, first_seen, updated, kind, source, source_name, origin,"
+                " title, published, url, text, content_hash, path)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, item.id, via, stamp, stamp, *values),
+            )
+            self._index(seq, item)
+            return UpsertOutcome.NEW
+        old_seq, old_hash, old_published, old_title, old_text = old
+        if old_hash == content_hash:
+            return UpsertOutcome.UNCHANGED
+        # A contentless index forgets its text: deleting an entry means handing back its tokens.
+        self._conn.execute(
+            "INSERT INTO items_fts (items_fts, rowid, body) VALUES ('delete', ?, ?)",
+            (old_seq, index_tokens(old_title, old_text)),
+        )
+        seq = old_seq
+        if old_published != published.isoformat():
+            seq = self._free_seq(published)
+        self._conn.execute(
+            "UPDATE items SET seq = ?, updated = ?, kind = ?, source = ?, source_name = ?, origin = ?,"
+            " title = ?, published = ?, url = ?, text = ?, content_hash = ?, path = ? WHERE id = ?",
+            (seq, stamp, *values, item.id),
+        )
+        self._index(seq, item)
+        return UpsertOutcome.UPDATED
+
+    def _index(self, seq: int, item: Item) -> None:
+        self._conn.execute(
+            "INSERT INTO items_fts (rowid, body) VALUES (?, ?)", (seq, index_tokens(item.title, item.text))
+        )
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """How many items are stored."""
+        (n,) = self._conn.execute("SELECT count(*) FROM items").fetchone()
+        return int(n)
+
+    def get(self, item_id: str) -> StoredItem | None:
+        """One item by id."""
+        row = self._conn.execute(f"SELECT {_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
+        return _row_to_stored(row) if row else None
+
+    def counts_by_via(self) -> list[SourceCount]:
+        """Items per configured source, with the newest publication time."""
+        rows = self._conn.execute(
+            "SELECT i.via, c.n, i.published FROM"
+            " (SELECT via, count(*) AS n, max(seq) AS newest FROM items GROUP BY via) AS c"
+            " JOIN items AS i ON i.seq = c.newest ORDER BY i.via"
+        ).fetchall()
+        return [SourceCount(via, n, datetime.fromisoformat(newest)) for via, n, newest in rows]
+
+    def search(self, queries: Sequence[CompiledQuery], *, limit: int = 10, offset: int = 0) -> SearchResult:
+        """Items matching any of ``queries`` (each: all of its words), newest first, and the total.
+
+        When the index answers every query exactly, counting and paging are index operations;
+        otherwise the index narrows the candidates (or, for words without letters or digits, a scan
+        supplies them) and each candidate is checked against the reference semantics.
+        """
+        if not queries:
+            return SearchResult(0, [])
+        fts_parts = [q.fts for q in queries]
+        if all(q.exact for q in queries):
+            match = " OR ".join(f"({p})" for p in fts_parts)
+            (total,) = self._conn.execute(
+                "SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", (match,)
+            ).fetchone()
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM items WHERE seq IN ("
+                " SELECT rowid FROM items_fts WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?"
+                ") ORDER BY seq DESC",
+                (match, limit, offset),
+            ).fetchall()
+            return SearchResult(int(total), [_row_to_stored(r) for r in rows])
+        return self._search_verified(queries, fts_parts, limit, offset)
+
+    def _search_verified(
+        self, queries: Sequence[CompiledQuery], fts_parts: Sequence[str | None], limit: int, offset: int
+    ) -> SearchResult:
+        if any(p is None for p in fts_parts):
+            candidates: Iterator[Sequence[Any]] = self._conn.execute(
+                "SELECT seq, title, text FROM items ORDER BY seq DESC"
+            )
+        else:
+            match = " OR ".join(f"({p})" for p in fts_parts)
+            candidates = self._conn.execute(
+                "SELECT seq, title, text FROM items WHERE seq IN"
+                " (SELECT rowid FROM items_fts WHERE items_fts MATCH ?) ORDER BY seq DESC",
+                (match,),
+            )
+        hits: list[int] = []
+        total = 0
+        for seq, title, text in candidates:
+            if any(q.matches(title, text) for q in queries):
+                if offset <= total < offset + limit:
+                    hits.append(seq)
+                total += 1
+        return SearchResult(total, self._by_seq(hits))
+
+    def _by_seq(self, seqs: Iterable[int]) -> list[StoredItem]:
+        wanted = list(seqs)
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM items WHERE seq IN ({marks}) ORDER BY seq DESC", wanted
+        ).fetchall()
+        return [_row_to_stored(r) for r in rows]
+
+    def all_items(self) -> Iterator[StoredItem]:
+        """Every stored item, newest first (for checks and exports)."""
+        for row in self._conn.execute(f"SELECT {_COLUMNS} FROM items ORDER BY seq DESC"):
+            yield _row_to_stored(row)
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own integrity check plus the index's; an empty list means all is well."""
+        problems = [r[0] for r in self._conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        try:
+            self._conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('integrity-check', 0)")
+        except sqlite3.DatabaseError as error:
+            problems.append(f"items_fts: {error}")
+        return problems

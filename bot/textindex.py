@@ -1,0 +1,180 @@
+"""Exact Chinese keyword search over an FTS5 index of character bigrams.
+
+Chinese text has no spaces between words, and users search for two-character words (株洲, 上市)
+that the trigram tokenizer cannot answer. So the index holds, for every run of word characters
+(letters and digits of any script), its overlapping bigrams followed by its last character alone:
+
+    株洲市场 → 株洲 洲市 市场 场
+
+The trailing unigram makes every character of a run the first character of some token, so a
+one-character query is the prefix query ``"c"*``; a word of n ≥ 2 characters is the phrase of its
+n-1 bigrams, which can only match inside one run (runs are separated by their trailing unigram).
+Both are exact substring matches over the normalised text, with no false hits and no misses.
+
+A query word that contains punctuation (``A+H``, ``6.35``) is answered by the index as a superset
+(the punctuation itself is not indexed) and then verified against the normalised text; a word with
+no letters or digits at all (``“``) can only be found by a scan. :class:`CompiledQuery` says which.
+
+Everything a user types becomes quoted index tokens made of letters and digits only, so FTS5 syntax
+(``"``, ``*``, ``(``, AND, OR, NEAR) in a query is literal text and can never change its meaning.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+# A run of letters or digits, in any script: Python's \w without the underscore.
+_WORD_RUN = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Normalise text for matching: NFKC (full-width ＩＰＯ → IPO), then case folding (IPO → ipo)."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _run_tokens(run: str) -> list[str]:
+    """The index tokens of one run: its overlapping bigrams, then its last character."""
+    tokens = [run[i : i + 2] for i in range(len(run) - 1)]
+    tokens.append(run[-1])
+    return tokens
+
+
+def index_tokens(*fields: str) -> str:
+    """The token string stored in the index for the given fields (title, text, …).
+
+    Fields are folded separately, so no token spans two fields.
+    """
+    tokens: list[str] = []
+    for field in fields:
+        for run in _WORD_RUN.findall(fold(field)):
+            tokens.extend(_run_tokens(run))
+    return " ".join(tokens)
+
+
+def split_query(query: str | Iterable[str]) -> list[str]:
+    """The folded words of a query: separated by white space, empty ones dropped, duplicates once."""
+    parts = query.split() if isinstance(query, str) else [p for q in query for p in q.split()]
+    words: list[str] = []
+    for part in parts:
+        word = fold(part).strip()
+        # fold() can turn a character into white space (NFKC of U+3000 is a space): split again.
+        for piece in word.split():
+            if piece not in words:
+                words.append(piece)
+    return words
+
+
+@dataclass(frozen=True, slots=True)
+class WordMatch:
+    """How the index answers one folded query word."""
+
+    word: str
+    fts: str | None  # an FTS5 phrase, or None when the word has no letters or digits
+    exact: bool  # True when the phrase alone is the exact answer
+
+    @property
+    def needs_scan(self) -> bool:
+        """Whether only a scan of the text can answer this word."""
+        return self.fts is None
+
+
+def _quoted(tokens: Sequence[str]) -> str:
+    # Tokens are letters and digits only, so they never contain a double quote.
+    return '"' + " ".join(tokens) + '"'
+
+
+def compile_word(word: str) -> WordMatch:
+    """Turn one folded query word into an FTS5 phrase (see the module docstring)."""
+    runs = list(_WORD_RUN.finditer(word))
+    if not runs:
+        return WordMatch(word, None, exact=False)
+    tokens: list[str] = []
+    prefix = False
+    for index, match in enumerate(runs):
+        run = match.group()
+        if match.end() < len(word):
+            # Punctuation follows: in the text this run must end here, and a run's end is the
+            # trailing unigram token, so the run's tokens are exactly its index tokens.
+            tokens.extend(_run_tokens(run))
+        elif len(run) == 1:
+            # The word's last character may be followed by more text: any token starting with it.
+            assert index == len(runs) - 1
+            tokens.append(run)
+            prefix = True
+        else:
+            tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+    phrase = _quoted(tokens) + ("*" if prefix else "")
+    single_run = len(runs) == 1 and runs[0].start() == 0 and runs[0].end() == len(word)
+    return WordMatch(word, phrase, exact=single_run)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    """A search, ready for the store: every word must appear (AND)."""
+
+    words: tuple[WordMatch, ...]
+
+    @property
+    def fts(self) -> str | None:
+        """The FTS5 MATCH expression for the indexed words, or None when no word is indexed."""
+        phrases = [w.fts for w in self.words if w.fts is not None]
+        return " AND ".join(phrases) if phrases else None
+
+    @property
+    def exact(self) -> bool:
+        """Whether the index alone answers the query exactly (no verification pass needed)."""
+        return all(w.exact for w in self.words)
+
+    def matches(self, *fields: str) -> bool:
+        """The reference semantics: every word is a substring of one of the folded fields."""
+        folded = [fold(f) for f in fields]
+        return all(any(w.word in f for f in folded) for w in self.words)
+
+
+def compile_query(query: str | Iterable[str]) -> CompiledQuery:
+    """Compile what a user typed. Raises ValueError when it holds no word at all."""
+    words = split_query(query)
+    if not words:
+        raise ValueError("empty query")
+    return CompiledQuery(tuple(compile_word(w) for w in words))
+
+
+def compile_any(keywords: Iterable[str]) -> list[CompiledQuery]:
+    """Compile a topic's keywords, each a query of its own (a keyword may hold several words)."""
+    compiled = []
+    for keyword in keywords:
+        try:
+            compiled.append(compile_query(keyword))
+        except ValueError:
+            continue
+    return compiled
+
+
+def snippet(text: str, words: Sequence[str], width: int = 60) -> str:
+    """A short excerpt of ``text`` around the first occurrence of any of the folded ``words``.
+
+    Positions are found in a per-character folding of the text, mapped back to the original, so
+    the excerpt shows the text as written. Without an occurrence, the start of the text.
+    """
+    folded_chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        f = fold(ch)
+        folded_chars.append(f)
+        origin.extend([i] * len(f))
+    folded = "".join(folded_chars)
+    hits = [(pos, len(w)) for w in words if w and (pos := folded.find(w)) >= 0]
+    flat = " ".join(text.split())
+    if not hits:
+        return flat[:width] + ("…" if len(flat) > width else "")
+    pos, length = min(hits)
+    start_char = origin[pos]
+    end_char = origin[min(pos + length, len(origin)) - 1] + 1
+    context = max(0, (width - (end_char - start_char)) // 2)
+    lo = max(0, start_char - context)
+    hi = min(len(text), end_char + context)
+    excerpt = " ".join(text[lo:hi].split())
+    return ("…" if lo > 0 else "") + excerpt + ("…" if hi < len(text) else "")

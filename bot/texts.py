@@ -1,0 +1,44 @@
+"""User-facing text, Chinese first, kept in one place so it can be reviewed and translated."""
+
+from __future__ import annotations
+
+NOTHING_IMPORTED = "尚未导入任何内容（nothing imported yet）：请先运行 finews-bot import [路径…]"
+EMPTY_QUERY = "请输入至少一个关键词，例如：finews-bot latest 株洲"
+QUERY_TRUNCATED = "关键词过长，只按前 {n} 个字符搜索。"
+NO_RESULTS = "没有找到包含“{query}”的内容。"
+RESULTS_HEADER = "“{query}”共 {total} 条，显示最新 {shown} 条："
+TOPIC_HEADER = "主题“{topic}”（{keywords}）共 {total} 条，显示最新 {shown} 条："
+TOPIC_NO_RESULTS = "主题“{topic}”（{keywords}）暂无相关内容。"
+UNKNOWN_TOPIC = "没有名为“{name}”的主题。"
+DID_YOU_MEAN = "您是不是要找：{names}"
+AVAILABLE_TOPICS = "可用主题：{names}"
+KEYWORD_FALLBACK = "以下是关键词“{name}”的搜索结果："
+NO_TOPICS = "尚未配置任何主题：在配置文件中添加 [topics.名称] 和 keywords。"
+TOPICS_HEADER = "共 {n} 个主题："
+TOPIC_LINE = "{name}：{description}"
+TOPIC_KEYWORDS = "    关键词：{keywords}"
+TOPIC_MATCHES = "    已收录相关内容 {n} 条"
+SOURCE_LABEL = "{name}"
+SOURCE_WITH_ORIGIN = "{name}（{origin}）"
+
+IMPORT_SUMMARY = "导入完成：新增 {new} 条，更新 {updated} 条，未变 {unchanged} 条，跳过 {skipped} 个文件。"
+IMPORT_SKIPPED = "  跳过 {path}：{reason}"
+IMPORT_NO_SOURCES = (
+    '配置中没有可导入的文件夹来源（[[sources]] kind = "folder"），请指定路径：finews-bot import 路径…'
+)
+IMPORT_SOURCE = "导入来源“{name}”：{path}"
+IMPORT_MISSING_PATH = "找不到文件或文件夹：{path}"
+
+STATUS_CONFIG = "配置：{path}（{origin}）"
+STATUS_DATABASE = "数据库：{path}"
+STATUS_NO_DATABASE = "数据库：{path}（尚未创建，请先运行 finews-bot import）"
+STATUS_ITEMS = "共收录 {n} 条"
+STATUS_SOURCES = "来源："
+STATUS_SOURCE_LINE = "  {name}（{kind}，每 {every}{disabled}）：{items} 条{newest}"
+STATUS_DISABLED = "，已停用"
+STATUS_NEWEST = "，最新 {when}"
+STATUS_OTHER = "  手动导入：{items} 条"
+ORIGIN_EMBEDDED = "内置默认配置"
+ORIGIN_FILE = "配置文件"
+
+ERROR_PREFIX = "finews-bot: "
