@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.sources.errors import ParseError
-from bot.sources.parse import SUPPORTED_SUFFIXES, parse_file
+from bot.sources.parse import is_supported, parse_file
 from bot.store import Store, UpsertOutcome
 
 BATCH_SIZE = 500
@@ -52,7 +52,7 @@ class ImportReport:
 
 
 def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+    return any(part.startswith(".") for part in path.relative_to(root).parent.parts)
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
@@ -61,9 +61,7 @@ def discover(paths: Iterable[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
             found = (
-                p
-                for p in path.rglob("*")
-                if p.suffix.lower() in SUPPORTED_SUFFIXES and p.is_file() and not _hidden(p, path)
+                p for p in path.rglob("*") if is_supported(p.name) and p.is_file() and not _hidden(p, path)
             )
             yield from sorted(found)
         else:
@@ -102,6 +100,6 @@ def _import_one(store: Store, path: Path, via: str, report: ImportReport) -> Non
     try:
         item = parse_file(data, path=str(path), mtime=mtime)
     except ParseError as error:
-        report.skipped.append(SkippedFile(str(path), str(error)))
+        report.skipped.append(SkippedFile(str(path), error.reason))
         return
     report.add(store.upsert(item, via=via))

@@ -1,0 +1,164 @@
+"""Configuration: where it is found, how paths resolve, and one clear line for every mistake."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config, parse_duration
+from tests.conftest import REPO
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_embedded_default_when_nothing_is_given(tmp_path: Path) -> None:
+    config = load_config(environ={}, cwd=tmp_path)
+    assert config.embedded and config.origin == "embedded default"
+    assert config.path == (REPO / "config.example.toml").resolve()
+    # Data goes below the current folder; the folder source is the bundled seeds.
+    assert config.database == tmp_path / "data" / "finews.db"
+    assert config.digest_dir == tmp_path / "data" / "digests"
+    assert [s.path for s in config.sources] == [(REPO / "seeds").resolve()]
+    assert "上市" in config.topics and "IPO" in config.topics["上市"].keywords
+    assert str(config.timezone) == "Asia/Shanghai"
+
+
+def test_search_order_explicit_then_env_then_local(tmp_path: Path) -> None:
+    local = write(tmp_path / "config.toml", '[topics."本地"]\nkeywords = ["a"]\n')
+    env_file = write(tmp_path / "env.toml", '[topics."环境"]\nkeywords = ["a"]\n')
+    explicit = write(tmp_path / "explicit.toml", '[topics."指定"]\nkeywords = ["a"]\n')
+    env = {"FINEWS_CONFIG": str(env_file)}
+    assert list(load_config(str(explicit), environ=env, cwd=tmp_path).topics) == ["指定"]
+    assert list(load_config(None, environ=env, cwd=tmp_path).topics) == ["环境"]
+    assert list(load_config(None, environ={}, cwd=tmp_path).topics) == ["本地"]
+    assert load_config(None, environ={}, cwd=tmp_path).path == local.resolve()
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    path = write(
+        folder / "c.toml",
+        'database = "db/x.db"\ndigest_dir = "out"\n'
+        '[[sources]]\nname = "posts"\nkind = "folder"\npath = "../posts"\nevery = "1h30m"\n',
+    )
+    config = load_config(str(path), environ={}, cwd=tmp_path / "elsewhere")
+    assert config.database == folder / "db" / "x.db"
+    assert config.digest_dir == folder / "out"
+    assert config.sources[0].path == tmp_path / "posts"
+    assert config.sources[0].every == timedelta(hours=1, minutes=30)
+
+
+def test_environment_overrides_database_and_digest_folder(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", 'database = "a.db"\n')
+    env = {"FINEWS_DB": str(tmp_path / "other.db"), "FINEWS_DIGEST_DIR": str(tmp_path / "d")}
+    config = load_config(str(path), environ=env, cwd=tmp_path)
+    assert config.database == tmp_path / "other.db"
+    assert config.digest_dir == tmp_path / "d"
+
+
+def test_only_a_topic_is_a_valid_config(tmp_path: Path) -> None:
+    config = load_config(str(write(tmp_path / "c.toml", '[topics."上市"]\nkeywords = ["上市", " IPO "]\n')))
+    assert config.sources == ()
+    assert config.topics["上市"].keywords == ("上市", "IPO")
+
+
+def test_an_empty_file_is_valid(tmp_path: Path) -> None:
+    config = load_config(str(write(tmp_path / "c.toml", "")), environ={}, cwd=tmp_path)
+    assert config.topics == {} and config.sources == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("databse = 'x'\n", "c.toml: unknown key 'databse' (expected one of: database, digest_dir,"),
+        ("database = 3\n", "c.toml: database: expected a non-empty string, got 3"),
+        ("timezone = 'Mars/Base'\n", "c.toml: timezone: expected an IANA time zone"),
+        (
+            '[[sources]]\nname = "a"\nkind = "folder"\npath = "p"\nevry = "5m"\n',
+            "c.toml: sources[0]: unknown key 'evry' (expected one of: name, kind, path, every, enabled)",
+        ),
+        ('[[sources]]\nname = "a"\nkind = "folder"\n', "c.toml: sources[0]: missing required key 'path'"),
+        (
+            '[[sources]]\nname = "a"\nkind = "ftp"\npath = "p"\n',
+            "c.toml: sources[0].kind: expected one of folder, got 'ftp'",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "folder"\npath = "p"\nevery = "soon"\n',
+            "c.toml: sources[0].every: expected a duration like",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "folder"\npath = "p"\nenabled = "yes"\n',
+            "c.toml: sources[0].enabled: expected true or false, got a string",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "folder"\npath = "p"\n' * 2,
+            "c.toml: sources: the name 'a' is used twice",
+        ),
+        ('sources = "x"\n', "c.toml: sources: expected an array of tables"),
+        (
+            '[topics."上市"]\nkeywords = "上市"\n',
+            "c.toml: topics.上市.keywords: expected an array, got a string",
+        ),
+        ('[topics."上市"]\nkeyword = ["上市"]\n', "c.toml: topics.上市: unknown key 'keyword'"),
+        ('[topics."上市"]\nkeywords = []\n', "c.toml: topics.上市.keywords: expected at least one"),
+        (
+            '[topics."上市"]\nkeywords = [1]\n',
+            "c.toml: topics.上市.keywords[0]: expected a string, got an integer",
+        ),
+        ("[topics.上市]\nkeywords = []\n", 'a Chinese name must be quoted in TOML, e.g. [topics."上市"]'),
+        ("database = \n", "c.toml: invalid TOML: "),
+    ],
+)
+def test_mistakes_are_named_by_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path), environ={}, cwd=tmp_path)
+    assert str(caught.value).startswith(str(path)) or message.startswith("a Chinese")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_and_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found \\(given by --config\\)"):
+        load_config(str(tmp_path / "nope.toml"), environ={}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="given by \\$FINEWS_CONFIG"):
+        load_config(None, environ={"FINEWS_CONFIG": str(tmp_path / "nope.toml")}, cwd=tmp_path)
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(str(binary), environ={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("5m", timedelta(minutes=5)),
+        ("1h30m", timedelta(minutes=90)),
+        ("2d", timedelta(days=2)),
+    ],
+)
+def test_durations(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "5", "0m", "m", "5 minutes", "-5m"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_the_example_config_documents_every_key() -> None:
+    from bot.config import _SOURCE_KEYS, _TOP_LEVEL, _TOPIC_KEYS
+
+    example = (REPO / "config.example.toml").read_text(encoding="utf-8")
+    for key in _TOP_LEVEL:
+        assert f"\n{key} = " in example or f"\n[[{key}]]" in example or f"\n[{key}." in example, key
+    for key in (*_SOURCE_KEYS, *_TOPIC_KEYS):
+        assert f"\n#   {key} " in example, f"{key} is not explained in config.example.toml"
