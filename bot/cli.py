@@ -1,4 +1,4 @@
-"""The ``finews-bot`` command line: import, latest, topic, topics, status.
+"""The ``finews-bot`` command line: import, fetch, run, latest, topic, topics, status.
 
 Exit codes: 0 done (also with skipped files or no results), 1 nothing to answer from (no database,
 unknown topic), 2 a usage or configuration error. Errors are one line on stderr, never a traceback.
@@ -7,26 +7,33 @@ unknown topic), 2 a usage or configuration error. Errors are one line on stderr,
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot import texts
+from bot import health, texts
 from bot.cli_output import (
     format_duration,
+    poll_report_json,
     print_import_report,
     print_news,
+    print_poll_reports,
     print_status,
     print_topics,
     print_unknown_topic,
     reply_json,
 )
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, SourceConfig, load_config
 from bot.importer import discover, import_files
-from bot.store import Store
+from bot.lock import AlreadyRunning, ServiceLock
+from bot.runner import serve
+from bot.service import Poller, PollReport, utc_now
+from bot.store import SourceCount, SourceState, Store
 from handlers import news
 
 log = logging.getLogger(__name__)
@@ -81,7 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     topics = commands.add_parser("topics", help="the configured topics and their keywords")
     topics.add_argument("--json", action="store_true", help="print JSON")
 
-    status = commands.add_parser("status", help="config, database and item counts per source")
+    fetch = commands.add_parser("fetch", help="poll the configured sources once and report per source")
+    fetch.add_argument("names", nargs="*", metavar="NAME", help="only these sources (default: all enabled)")
+    fetch.add_argument("--json", action="store_true", help="print JSON")
+
+    commands.add_parser("run", help="the service: poll every source on its schedule until stopped")
+
+    status = commands.add_parser("status", help="config, database, and each source's health and items")
     status.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
@@ -109,7 +122,7 @@ def cmd_import(config: Config, args: argparse.Namespace) -> int:
         folders = [s for s in config.sources if s.kind == "folder" and s.enabled]
         if not folders:
             raise UsageError(texts.IMPORT_NO_SOURCES)
-        jobs = [(s.name, [s.path]) for s in folders]
+        jobs = [(s.name, [s.path]) for s in folders if s.path is not None]
     from tqdm import tqdm  # only this command draws a progress bar
 
     with Store(config.database) as store:
@@ -197,24 +210,37 @@ def cmd_topics(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
-    """Which config and database are in use, and what each source has brought in."""
+    """Which config and database are in use, and each source's health."""
     store = Store.open_existing(config.database)
-    counts = {}
+    counts: dict[str, SourceCount] = {}
+    states: dict[str, SourceState] = {}
     total = 0
     if store is not None:
         with store:
             counts = {c.via: c for c in store.counts_by_via()}
+            states = store.source_states()
             total = store.count()
+    now = utc_now()
     sources = []
     for source in config.sources:
         count = counts.get(source.name)
+        state = states.get(source.name)
+        if state is not None and state.kind != source.kind:
+            state = None
         sources.append(
             {
                 "name": source.name,
                 "kind": source.kind,
-                "path": str(source.path),
+                "location": source.location,
                 "every": format_duration(source.every),
                 "enabled": source.enabled,
+                "state": health.classify(state, now=now, every=source.every, stale_after=source.stale_after),
+                "last_error": state.last_error if state else "",
+                "failures": state.failures if state else 0,
+                "last_attempt": _iso(state.last_attempt if state else None),
+                "last_success": _iso(state.last_success if state else None),
+                "last_new": _iso(state.last_new if state else None),
+                "next_attempt": _iso(state.next_attempt if state else None),
                 "items": count.items if count else 0,
                 "newest": count.newest.isoformat() if count else None,
             }
@@ -233,12 +259,76 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
     else:
-        print_status(data)
+        print_status(data, config.timezone)
+    return 0
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _selected_sources(config: Config, names: Sequence[str]) -> list[SourceConfig]:
+    if not names:
+        return [s for s in config.sources if s.enabled]
+    by_name = {s.name: s for s in config.sources}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise UsageError(
+            texts.FETCH_UNKNOWN_SOURCE.format(
+                names="、".join(unknown), available="、".join(by_name) or texts.NONE_CONFIGURED
+            )
+        )
+    return [by_name[n] for n in names]
+
+
+def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
+    """Poll sources once, whatever their schedule, and print what each did."""
+    sources = _selected_sources(config, args.names)
+    if not sources:
+        raise UsageError(texts.FETCH_NO_SOURCES)
+
+    async def poll_once() -> list[PollReport]:
+        poller = Poller(config)
+        try:
+            return await poller.poll_many(sources, force=True)
+        finally:
+            await poller.aclose()
+
+    reports = asyncio.run(poll_once())
+    if args.json:
+        _print_json({"sources": [poll_report_json(r) for r in reports]})
+    else:
+        print_poll_reports(reports)
+    return 0
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    """The service: poll every enabled source on its schedule until SIGINT/SIGTERM."""
+    # The service's own log lines are its output: one per poll that found something or failed.
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    lock = ServiceLock(config.database)
+    try:
+        lock.acquire()
+    except AlreadyRunning as running:
+        print(
+            texts.ERROR_PREFIX
+            + texts.ALREADY_RUNNING.format(database=config.database, pid=running.pid or "?"),
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        if not any(s.enabled for s in config.sources):
+            log.warning("no enabled sources in %s: the service has nothing to poll", config.path)
+        asyncio.run(serve(config))
+    finally:
+        lock.release()
     return 0
 
 
 COMMANDS = {
     "import": cmd_import,
+    "fetch": cmd_fetch,
+    "run": cmd_run,
     "latest": cmd_latest,
     "topic": cmd_topic,
     "topics": cmd_topics,
@@ -253,6 +343,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Request URLs can carry secrets (a bot token, a feed key): httpx logs them at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
         log.debug("config: %s (%s)", config.path, config.origin)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot import texts
 from bot.config import Config
 from bot.importer import ImportReport
+from bot.service import PollReport
 from handlers.news import NewsEntry, NewsReply, UnknownTopic
 
 
@@ -120,8 +121,14 @@ def print_import_report(report: ImportReport) -> None:
         print(texts.IMPORT_SKIPPED.format(path=skipped.path, reason=skipped.reason))
 
 
-def print_status(data: Mapping[str, Any]) -> None:
-    """The ``status`` report for people."""
+def _local(moment: str | None, zone: tzinfo) -> str:
+    if not moment:
+        return "—"
+    return f"{datetime.fromisoformat(moment).astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def print_status(data: Mapping[str, Any], zone: tzinfo) -> None:
+    """The ``status`` report for people; times in the configured time zone."""
     origin = texts.ORIGIN_EMBEDDED if data["config_origin"] == "embedded default" else texts.ORIGIN_FILE
     print(texts.STATUS_CONFIG.format(path=data["config"], origin=origin))
     if data["database_exists"]:
@@ -132,20 +139,67 @@ def print_status(data: Mapping[str, Any]) -> None:
     if data["sources"]:
         print(texts.STATUS_SOURCES)
     for source in data["sources"]:
-        newest = (
-            texts.STATUS_NEWEST.format(when=source["newest"][:16].replace("T", " "))
-            if source["newest"]
-            else ""
-        )
+        newest = texts.STATUS_NEWEST.format(when=_local(source["newest"], zone)) if source["newest"] else ""
         print(
             texts.STATUS_SOURCE_LINE.format(
                 name=source["name"],
                 kind=source["kind"],
                 every=source["every"],
                 disabled="" if source["enabled"] else texts.STATUS_DISABLED,
+                state=texts.HEALTH[source["state"]],
                 items=source["items"],
                 newest=newest,
             )
         )
+        if source["last_error"]:
+            print(texts.STATUS_SOURCE_ERROR.format(error=source["last_error"], failures=source["failures"]))
+            print(texts.STATUS_SOURCE_NEXT.format(when=_local(source["next_attempt"], zone)))
+        elif source["state"] == "stale":
+            print(texts.STATUS_SOURCE_LAST_SUCCESS.format(when=_local(source["last_success"], zone)))
     if data["other_items"]:
         print(texts.STATUS_OTHER.format(items=data["other_items"]))
+
+
+def poll_report_json(report: PollReport) -> dict[str, Any]:
+    """One source's poll as JSON."""
+    return {
+        "name": report.source,
+        "kind": report.kind,
+        "new": report.new,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "not_modified": report.not_modified,
+        "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
+        "rejected": report.rejected,
+        "error": report.error or None,
+        "next_attempt": report.next_attempt.isoformat() if report.next_attempt else None,
+    }
+
+
+def print_poll_reports(reports: Sequence[PollReport]) -> None:
+    """One line per source: what it brought, or why it failed."""
+    for report in reports:
+        if report.error:
+            print(texts.FETCH_ERROR.format(name=report.source, kind=report.kind, error=report.error))
+            if report.next_attempt:
+                print(texts.FETCH_NEXT.format(when=f"{report.next_attempt:%Y-%m-%d %H:%M:%S %Z}"))
+            continue
+        extra = ""
+        if report.not_modified:
+            extra += texts.FETCH_NOT_MODIFIED
+        if report.skipped:
+            extra += texts.FETCH_SKIPPED.format(n=len(report.skipped))
+        if report.rejected:
+            extra += texts.FETCH_REJECTED.format(n=report.rejected)
+        print(
+            texts.FETCH_LINE.format(
+                name=report.source,
+                kind=report.kind,
+                new=report.new,
+                updated=report.updated,
+                unchanged=report.unchanged,
+                extra=extra,
+            )
+        )
+        for skipped in report.skipped:
+            print(texts.IMPORT_SKIPPED.format(path=skipped.path, reason=skipped.reason))

@@ -27,7 +27,8 @@ from bot.bundled import bundled_path
 DEFAULT_DATABASE = "data/finews.db"
 DEFAULT_DIGEST_DIR = "data/digests"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-SOURCE_KINDS = ("folder",)
+SOURCE_KINDS = ("folder", "feed")
+DEFAULT_MAX_BYTES = 10_000_000
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
@@ -54,9 +55,23 @@ def parse_duration(text: str) -> timedelta:
 class _RawSource(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: str
     kind: str
-    path: str
+    path: str = ""
+    url: str = ""
     every: str = "10m"
     enabled: bool = True
+    timeout: float | None = None
+    headers: dict[str, str] = {}
+    proxy: str = ""
+    stale_after: str = ""
+
+
+class _RawFetch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_redirects: int = 5
+    user_agent: str = ""
+    proxy: str = ""
 
 
 class _RawTopic(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -64,8 +79,9 @@ class _RawTopic(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     description: str = ""
 
 
-_TOP_LEVEL = ("database", "digest_dir", "timezone", "sources", "topics")
+_TOP_LEVEL = ("database", "digest_dir", "timezone", "fetch", "sources", "topics")
 _SOURCE_KEYS = tuple(_RawSource.__struct_fields__)
+_FETCH_KEYS = tuple(_RawFetch.__struct_fields__)
 _TOPIC_KEYS = tuple(_RawTopic.__struct_fields__)
 
 # --- the values the program uses ----------------------------------------------------------------
@@ -73,13 +89,35 @@ _TOPIC_KEYS = tuple(_RawTopic.__struct_fields__)
 
 @dataclass(frozen=True, slots=True)
 class SourceConfig:
-    """One ``[[sources]]`` entry."""
+    """One ``[[sources]]`` entry: a ``folder`` (``path``) or a ``feed`` (``url``)."""
 
     name: str
     kind: str
-    path: Path
+    path: Path | None
     every: timedelta
     enabled: bool = True
+    url: str = ""
+    timeout: float | None = None  # seconds; None: the [fetch] default
+    headers: Mapping[str, str] = field(default_factory=dict)
+    proxy: str = ""  # "": the [fetch] default
+    stale_after: timedelta | None = None  # None: derived from the source's rhythm
+
+    @property
+    def location(self) -> str:
+        """Where the source reads from: its folder or its URL."""
+        return str(self.path) if self.path is not None else self.url
+
+
+@dataclass(frozen=True, slots=True)
+class FetchConfig:
+    """``[fetch]``: the one HTTP client policy of the process."""
+
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_redirects: int = 5
+    user_agent: str = ""  # "": finews-bot's own descriptive User-Agent
+    proxy: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +138,7 @@ class Config:
     database: Path
     digest_dir: Path
     timezone: ZoneInfo
+    fetch: FetchConfig = field(default_factory=FetchConfig)
     sources: tuple[SourceConfig, ...] = ()
     topics: Mapping[str, TopicConfig] = field(default_factory=dict)
 
@@ -166,7 +205,67 @@ def _source(raw: Any, index: int, base: Path, file: str) -> SourceConfig:
         raise ConfigError(
             f'{file}: {where}.every: expected a duration like "30s", "5m", "1h", got {source.every!r}'
         ) from None
-    return SourceConfig(source.name, source.kind, _resolve(base, source.path), every, source.enabled)
+    stale_after = None
+    if source.stale_after:
+        try:
+            stale_after = parse_duration(source.stale_after)
+        except ValueError:
+            raise ConfigError(
+                f'{file}: {where}.stale_after: expected a duration like "1d", got {source.stale_after!r}'
+            ) from None
+    if source.timeout is not None and source.timeout <= 0:
+        raise ConfigError(f"{file}: {where}.timeout: expected a positive number of seconds")
+    path: Path | None = None
+    if source.kind == "folder":
+        if not source.path:
+            raise ConfigError(f"{file}: {where}: a folder source needs a path")
+        if source.url:
+            raise ConfigError(f"{file}: {where}.url: a folder source reads its path, not a url")
+        path = _resolve(base, source.path)
+    else:
+        if not re.match(r"https?://[^/\s]+", source.url):
+            raise ConfigError(f"{file}: {where}.url: expected an http:// or https:// URL, got {source.url!r}")
+        if source.path:
+            raise ConfigError(f"{file}: {where}.path: a feed source reads its url, not a path")
+    _check_proxy(source.proxy, f"{file}: {where}.proxy")
+    return SourceConfig(
+        name=source.name,
+        kind=source.kind,
+        path=path,
+        every=every,
+        enabled=source.enabled,
+        url=source.url,
+        timeout=source.timeout,
+        headers=dict(source.headers),
+        proxy=source.proxy,
+        stale_after=stale_after,
+    )
+
+
+def _check_proxy(proxy: str, where: str) -> None:
+    if proxy and not re.match(r"(https?|socks5h?)://\S+", proxy):
+        raise ConfigError(f"{where}: expected a proxy URL like http://127.0.0.1:3128, got {proxy!r}")
+
+
+def _fetch(raw: Any, file: str) -> FetchConfig:
+    try:
+        fetch = msgspec.convert(raw, _RawFetch)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"{file}: {_explain(error, 'fetch', _FETCH_KEYS)}") from None
+    for key in ("timeout", "connect_timeout", "max_bytes"):
+        if getattr(fetch, key) <= 0:
+            raise ConfigError(f"{file}: fetch.{key}: expected a positive number")
+    if fetch.max_redirects < 0:
+        raise ConfigError(f"{file}: fetch.max_redirects: expected 0 or more")
+    _check_proxy(fetch.proxy, f"{file}: fetch.proxy")
+    return FetchConfig(
+        fetch.timeout,
+        fetch.connect_timeout,
+        fetch.max_bytes,
+        fetch.max_redirects,
+        fetch.user_agent,
+        fetch.proxy,
+    )
 
 
 def _topic(name: str, raw: Any, file: str) -> TopicConfig:
@@ -221,6 +320,8 @@ def parse_config(
             f'{file}: timezone: expected an IANA time zone such as "Asia/Shanghai", got {zone_name!r}'
         ) from None
 
+    fetch = _fetch(data.get("fetch", {}), file)
+
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{file}: sources: expected an array of tables ([[sources]])")
@@ -235,7 +336,7 @@ def parse_config(
         raise ConfigError(f"{file}: topics: expected tables like [topics.上市]")
     topics = {name: _topic(name, raw, file) for name, raw in raw_topics.items()}
 
-    return Config(path.resolve(), embedded, database, digest_dir, timezone, sources, topics)
+    return Config(path.resolve(), embedded, database, digest_dir, timezone, fetch, sources, topics)
 
 
 def find_config_file(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> tuple[Path, bool]:

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.sources.errors import ParseError
-from bot.sources.parse import is_supported, parse_file
+from bot.sources.folder import scan_folder
+from bot.sources.parse import parse_file
 from bot.store import Store, UpsertOutcome
 
 BATCH_SIZE = 500
@@ -51,19 +52,12 @@ class ImportReport:
             self.unchanged += 1
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parent.parts)
-
-
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
     """The files to import: each file given, and below each folder every supported file
     (recursively, in name order, hidden files and folders left out)."""
     for path in paths:
         if path.is_dir():
-            found = (
-                p for p in path.rglob("*") if is_supported(p.name) and p.is_file() and not _hidden(p, path)
-            )
-            yield from sorted(found)
+            yield from (Path(p) for p in sorted(scan_folder(path)))
         else:
             yield path
 

@@ -13,6 +13,7 @@ class ItemKind(StrEnum):
 
     POST = "post"  # a finews post (Jekyll front matter + HTML body)
     DOCUMENT = "document"  # a plain-text office document (speech, work report)
+    FEED = "feed"  # an entry of a generic RSS/Atom feed (finews feed entries are posts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +37,13 @@ class Item:
 
     @property
     def content_hash(self) -> str:
-        """A digest of everything that makes the item what it is, but not where it was read from.
+        """A digest of what the item says, not of where it was read or who carried it.
 
-        The same post found in ``_posts/`` and ``old_post/`` hashes alike, so it is stored once.
+        The same post found in ``_posts/`` and ``old_post/``, or the same entry in two feeds, hashes
+        alike: storing it again is "unchanged", and two sources never flip one item back and forth.
         """
         parts = (
             self.kind,
-            self.source,
-            self.source_name,
             self.origin,
             self.title,
             self.published.isoformat(),
@@ -51,3 +51,12 @@ class Item:
             self.text,
         )
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SeenFile:
+    """A file as a folder source last read it: unchanged size and mtime mean no re-read."""
+
+    path: str
+    size: int
+    mtime_ns: int

@@ -62,6 +62,24 @@ def test_environment_overrides_database_and_digest_folder(tmp_path: Path) -> Non
     assert config.digest_dir == tmp_path / "d"
 
 
+def test_a_feed_source(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "c.toml",
+        '[fetch]\nmax_bytes = 1000\nproxy = "http://127.0.0.1:3128"\n'
+        '[[sources]]\nname = "人民银行"\nkind = "feed"\nurl = "https://example.test/rss"\ntimeout = 5\n'
+        'headers = { Cookie = "a=b" }\nstale_after = "3d"\n',
+    )
+    config = load_config(str(path), environ={}, cwd=tmp_path)
+    (source,) = config.sources
+    assert source.kind == "feed" and source.path is None and source.location == "https://example.test/rss"
+    assert (
+        source.timeout == 5
+        and source.headers == {"Cookie": "a=b"}
+        and source.stale_after == timedelta(days=3)
+    )
+    assert config.fetch.max_bytes == 1000 and config.fetch.proxy == "http://127.0.0.1:3128"
+
+
 def test_only_a_topic_is_a_valid_config(tmp_path: Path) -> None:
     config = load_config(str(write(tmp_path / "c.toml", '[topics."上市"]\nkeywords = ["上市", " IPO "]\n')))
     assert config.sources == ()
@@ -81,12 +99,48 @@ def test_an_empty_file_is_valid(tmp_path: Path) -> None:
         ("timezone = 'Mars/Base'\n", "c.toml: timezone: expected an IANA time zone"),
         (
             '[[sources]]\nname = "a"\nkind = "folder"\npath = "p"\nevry = "5m"\n',
-            "c.toml: sources[0]: unknown key 'evry' (expected one of: name, kind, path, every, enabled)",
+            "c.toml: sources[0]: unknown key 'evry' (expected one of: name, kind, path, url, every, enabled,",
         ),
-        ('[[sources]]\nname = "a"\nkind = "folder"\n', "c.toml: sources[0]: missing required key 'path'"),
+        ('[[sources]]\nname = "a"\nkind = "folder"\n', "c.toml: sources[0]: a folder source needs a path"),
+        ('[[sources]]\nkind = "folder"\npath = "p"\n', "c.toml: sources[0]: missing required key 'name'"),
+        (
+            '[[sources]]\nname = "a"\nkind = "feed"\n',
+            "c.toml: sources[0].url: expected an http:// or https:// URL",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "feed"\nurl = "ftp://x/feed"\n',
+            "c.toml: sources[0].url: expected an http:// or https:// URL, got 'ftp://x/feed'",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "feed"\nurl = "http://x/f"\npath = "p"\n',
+            "c.toml: sources[0].path: a feed source reads its url, not a path",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "folder"\npath = "p"\nurl = "http://x/f"\n',
+            "c.toml: sources[0].url: a folder source reads its path, not a url",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "feed"\nurl = "http://x/f"\ntimeout = -1\n',
+            "c.toml: sources[0].timeout: expected a positive number of seconds",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "feed"\nurl = "http://x/f"\nheaders = { A = 1 }\n',
+            "c.toml: sources[0].headers",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "feed"\nurl = "http://x/f"\nproxy = "nonsense"\n',
+            "c.toml: sources[0].proxy: expected a proxy URL",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "feed"\nurl = "http://x/f"\nstale_after = "often"\n',
+            "c.toml: sources[0].stale_after: expected a duration",
+        ),
+        ("[fetch]\ntimeuot = 3\n", "c.toml: fetch: unknown key 'timeuot' (expected one of: timeout,"),
+        ("[fetch]\nmax_bytes = 0\n", "c.toml: fetch.max_bytes: expected a positive number"),
+        ("[fetch]\ntimeout = 'slow'\n", "c.toml: fetch.timeout: expected"),
         (
             '[[sources]]\nname = "a"\nkind = "ftp"\npath = "p"\n',
-            "c.toml: sources[0].kind: expected one of folder, got 'ftp'",
+            "c.toml: sources[0].kind: expected one of folder, feed, got 'ftp'",
         ),
         (
             '[[sources]]\nname = "a"\nkind = "folder"\npath = "p"\nevery = "soon"\n',
@@ -155,10 +209,14 @@ def test_bad_durations(text: str) -> None:
 
 
 def test_the_example_config_documents_every_key() -> None:
-    from bot.config import _SOURCE_KEYS, _TOP_LEVEL, _TOPIC_KEYS
+    from bot.config import _FETCH_KEYS, _SOURCE_KEYS, _TOP_LEVEL, _TOPIC_KEYS
 
     example = (REPO / "config.example.toml").read_text(encoding="utf-8")
     for key in _TOP_LEVEL:
-        assert f"\n{key} = " in example or f"\n[[{key}]]" in example or f"\n[{key}." in example, key
+        assert any(f"\n{form}" in example for form in (f"{key} = ", f"[[{key}]]", f"[{key}.", f"[{key}]")), (
+            key
+        )
+    for key in _FETCH_KEYS:
+        assert f"\n{key} = " in example, f"fetch.{key} is not in config.example.toml"
     for key in (*_SOURCE_KEYS, *_TOPIC_KEYS):
         assert f"\n#   {key} " in example, f"{key} is not explained in config.example.toml"

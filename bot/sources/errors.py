@@ -29,3 +29,32 @@ class ParseError(Exception):
     def __str__(self) -> str:
         """``path: reason``, or the reason alone when the path is unknown."""
         return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+# --- feeds: the whole feed is refused (nothing of it is stored) -------------------------------
+EMPTY_FEED = "空响应 (empty body)"
+NOT_A_FEED = "不是 RSS/Atom 源 (not a feed: an HTML page?)"
+MALFORMED_FEED = "源内容不完整 (truncated or malformed XML)"
+UNDECODABLE_FEED = "源编码无法识别 (undecodable feed)"
+
+# --- feeds: one entry is rejected, the others are kept -----------------------------------------
+NO_ID = "条目缺少标识 (no guid, no link, no id)"
+# An entry with neither title nor text is rejected with NO_TITLE_NO_TEXT, as a post is.
+
+
+class FeedError(Exception):
+    """A fetched body that cannot be read as a feed: an error for that source, nothing stored.
+
+    ``reason`` is one of the feed constants of this module; ``detail`` says more when known
+    (e.g. the XML parser's ``line 3, column 0: no element found``).
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        """Carry ``reason`` (a module constant) and an optional one-line ``detail``."""
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+
+    def __str__(self) -> str:
+        """``reason: detail``, or the reason alone when there is no detail."""
+        return f"{self.reason}: {self.detail}" if self.detail else self.reason

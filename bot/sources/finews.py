@@ -8,6 +8,7 @@ would coerce values (dates, numbers, ``NO``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -45,19 +46,15 @@ def parse_post(text: str, *, filename: str, mtime: datetime) -> Item:
     matter is missing or never closed, or when the post has neither title nor text.
     """
     meta, body = split_front_matter(text)
-    url, lines = _split_source_line(body.split("\n"))
-    digest, lines = _split_digest(lines)
-    body_text = _to_text(lines)
-    if digest and not body_text.startswith(digest):
-        body_text = f"{digest}\n{body_text}" if body_text else digest
-    origin, body_text = extract_origin(body_text)
+    parsed = parse_body(body)
+    url, origin, body_text = parsed.url, parsed.origin, parsed.text
     title = _unquote(meta.get("title", "")) or first_sentence(body_text)
     if not title and not body_text:
         raise ParseError(NO_TITLE_NO_TEXT, filename)
-    item_id = _id_from_url(url) or _id_from_filename(filename)
+    item_id = id_from_url(url) or _id_from_filename(filename)
     published = (
         parse_date(meta.get("date", ""))
-        or _date_from_id(item_id)
+        or date_from_id(item_id)
         or _date_from_filename(filename)
         or to_shanghai(mtime)
     )
@@ -73,6 +70,30 @@ def parse_post(text: str, *, filename: str, mtime: datetime) -> Item:
         text=body_text,
         path=filename,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PostBody:
+    """A post body taken apart: the source URL ("" when none), the searchable text without the
+    source line and the navigation footer, and the original publication named in it ("" when none).
+    """
+
+    url: str
+    text: str
+    origin: str
+
+
+def parse_body(body: str) -> PostBody:
+    """Parse what follows a post's front matter (also a finews feed entry's content, which is the
+    same Markdown-with-HTML body): the source line, the footer, the ``> digest`` lines, HTML to
+    text and the ``（文章来源：X）`` line."""
+    url, lines = _split_source_line(body.replace("\r\n", "\n").split("\n"))
+    digest, lines = _split_digest(lines)
+    text = _to_text(lines)
+    if digest and not text.startswith(digest):
+        text = f"{digest}\n{text}" if text else digest
+    origin, text = extract_origin(text)
+    return PostBody(url=url, text=text, origin=origin)
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -157,7 +178,8 @@ def extract_origin(text: str) -> tuple[str, str]:
     return (origins[0] if origins else ""), "\n".join(kept)
 
 
-def _id_from_url(url: str) -> str:
+def id_from_url(url: str) -> str:
+    """The infoCode (``NW…``) or eastmoney article id in ``url``, or "" when it has neither."""
     match = _INFO_CODE.search(url) or _EASTMONEY_ID.search(url)
     return match.group(1) if match else ""
 
@@ -202,7 +224,8 @@ def parse_date(value: str) -> datetime | None:
     return parsed.astimezone(SHANGHAI)
 
 
-def _date_from_id(item_id: str) -> datetime | None:
+def date_from_id(item_id: str) -> datetime | None:
+    """Midnight (Asia/Shanghai) of the day an eastmoney id or infoCode starts with, or None."""
     match = _ID_DATE.fullmatch(item_id)
     return _midnight(*match.groups()) if match else None
 

@@ -1,4 +1,4 @@
-"""The SQLite store: the one module that holds SQL. It returns dataclasses, never rows.
+"""Items and their search index.
 
 Items are kept once each, by id. Their ``seq`` (the table's rowid) orders them by publication time,
 and doubles as the rowid of the contentless FTS5 index ``items_fts``, so "newest first, top 10" is
@@ -11,53 +11,13 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-import sqlite_utils
-from sqlite_utils import Migrations
 
 from bot.models import Item, ItemKind
 from bot.textindex import CompiledQuery, index_tokens
 
 # Items published within one second get consecutive seq values below the next second's base.
 _SEQ_PER_SECOND = 1 << 20
-
-migrations = Migrations("finews")
-
-
-@migrations()
-def m001_items(db: sqlite_utils.Database) -> None:
-    """Items and their search index."""
-    db.execute(
-        """
-        CREATE TABLE items (
-            seq INTEGER PRIMARY KEY,      -- publication order; the rowid of items_fts
-            id TEXT NOT NULL UNIQUE,      -- infoCode / eastmoney id / file stem
-            kind TEXT NOT NULL,
-            source TEXT NOT NULL,         -- slug, e.g. zhuzhouribao
-            source_name TEXT NOT NULL,    -- e.g. 株洲日报新闻
-            origin TEXT NOT NULL,         -- the original newspaper, or ''
-            via TEXT NOT NULL,            -- the configured source that brought it in, or ''
-            title TEXT NOT NULL,
-            published TEXT NOT NULL,      -- ISO 8601 with offset (Asia/Shanghai)
-            url TEXT NOT NULL,
-            text TEXT NOT NULL,
-            content_hash TEXT NOT NULL,
-            first_seen TEXT NOT NULL,     -- UTC, ISO 8601
-            updated TEXT NOT NULL,        -- UTC, ISO 8601
-            path TEXT NOT NULL
-        )
-        """
-    )
-    db.execute("CREATE INDEX items_via ON items(via)")
-    db.execute("CREATE INDEX items_source ON items(source)")
-    # Contentless: the text lives once, in items; the index keeps only tokens. prefix='1' indexes
-    # one-character prefixes, which answers one-character queries ("c"*) without a term scan.
-    db.execute(
-        "CREATE VIRTUAL TABLE items_fts USING fts5("
-        "body, content='', tokenize='ascii', prefix='1', columnsize=0, detail=full)"
-    )
 
 
 class UpsertOutcome:
@@ -114,42 +74,12 @@ def _row_to_stored(row: Sequence[Any]) -> StoredItem:
     return StoredItem(item, via, datetime.fromisoformat(first_seen))
 
 
-class Store:
-    """All reads and writes of the database. Open one per thread (SQLite connections are not shared)."""
+class ItemsMixin:
+    """Storing and searching items; part of :class:`bot.store.Store`."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are explicit (db.atomic / BEGIN), never implicit.
-        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=True)
-        self.db = sqlite_utils.Database(self._conn)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # In WAL mode NORMAL is safe against a crash of the process; a power cut may lose the last
-        # transactions but never corrupts the database.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        migrations.apply(self.db)
-
-    @classmethod
-    def open_existing(cls, path: Path | str) -> Store | None:
-        """The store at ``path`` if a database exists there, else None (nothing imported yet)."""
-        return cls(path) if Path(path).is_file() else None
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    _conn: sqlite3.Connection
 
     # --- writing --------------------------------------------------------------------------------
-
-    def transaction(self) -> Any:
-        """A context manager: everything inside commits together or not at all."""
-        return self.db.atomic()
 
     def _free_seq(self, published: datetime) -> int:
         base = int(published.timestamp()) * _SEQ_PER_SECOND
