@@ -69,9 +69,13 @@ def import_files(
     via: str = "",
     progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    report: ImportReport | None = None,
 ) -> ImportReport:
-    """Parse and store each file. A file that cannot be read or parsed is skipped with its reason."""
-    report = ImportReport()
+    """Parse and store each file. A file that cannot be read or parsed is skipped with its reason.
+
+    The counts are added to ``report`` when one is given (a poll's report), else to a new one.
+    """
+    report = report if report is not None else ImportReport()
     pending = iter(files)
     while True:
         batch = [p for _, p in zip(range(batch_size), pending, strict=False)]

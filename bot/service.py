@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,13 +23,13 @@ import httpx
 
 from bot import health
 from bot.config import Config, SourceConfig
-from bot.importer import SkippedFile, import_files
+from bot.importer import ImportReport, import_files
 from bot.models import Item
 from bot.sources.errors import FeedError
 from bot.sources.feeds import parse_feed
 from bot.sources.folder import folder_changes, scan_folder
 from bot.sources.http import FetchError, FetchPolicy, fetch, make_client
-from bot.store import SourceState, Store, UpsertOutcome
+from bot.store import SourceState, Store
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,12 @@ class SourceError(Exception):
     """A source that cannot be polled for a reason of its own (e.g. its folder is missing)."""
 
 
-@dataclass(slots=True)
-class PollReport:
-    """What one poll of one source did."""
+@dataclass(slots=True, kw_only=True)
+class PollReport(ImportReport):
+    """What one poll of one source did: the import counts, and the poll's own outcome."""
 
     source: str
     kind: str
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: list[SkippedFile] = field(default_factory=list)  # files that could not be parsed
     rejected: int = 0  # feed entries without an id, or without title and text
     not_modified: bool = False  # HTTP 304
     error: str = ""
@@ -63,15 +59,6 @@ class PollReport:
     def found(self) -> bool:
         """Whether the poll stored something new or changed."""
         return self.new + self.updated > 0
-
-    def count(self, outcome: str) -> None:
-        """Count one stored item."""
-        if outcome == UpsertOutcome.NEW:
-            self.new += 1
-        elif outcome == UpsertOutcome.UPDATED:
-            self.updated += 1
-        else:
-            self.unchanged += 1
 
 
 class StorePool:
@@ -152,7 +139,7 @@ class Poller:
         """
         state = await asyncio.to_thread(self._state, source)
         now = self.clock()
-        report = PollReport(source.name, source.kind)
+        report = PollReport(source=source.name, kind=source.kind)
         if not force and state.failures and state.next_attempt and state.next_attempt > now:
             report.not_due = True
             report.next_attempt = state.next_attempt
@@ -212,18 +199,16 @@ class Poller:
             raise SourceError(f"文件夹不存在 (folder not found): {source.path}")
         store = self.stores.get()
         changes = folder_changes(scan_folder(source.path), store.seen_files(source.name))
-        imported = import_files(store, [Path(f.path) for f in changes.changed], via=source.name)
+        import_files(store, [Path(f.path) for f in changes.changed], via=source.name, report=report)
         with store.transaction():
             store.record_seen_files(source.name, changes.changed)
             store.forget_seen_files(source.name, changes.gone)
-        report.new, report.updated, report.unchanged = imported.new, imported.updated, imported.unchanged
-        report.skipped = imported.skipped
 
     def _store_items(self, source: SourceConfig, items: Sequence[Item], report: PollReport) -> None:
         store = self.stores.get()
         with store.transaction():  # all of a feed's items or none of them
             for item in items:
-                report.count(store.upsert(item, via=source.name))
+                report.add(store.upsert(item, via=source.name))
 
     # --- feeds --------------------------------------------------------------------------------
 
