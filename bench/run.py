@@ -1,0 +1,221 @@
+"""Run the benchmark: ``python -m bench.run [--sizes 10000,100000] [--million] [--json PATH]``.
+
+For each size N: synthesise N posts into a temporary folder, import them in a child process (import
+rate, peak RSS), measure the database, profile the import's phases on a sample, then time the
+product's search beside a LIKE scan on the same data. Progress goes to stderr, figures to stdout.
+The temporary folder (posts and database) is removed after each size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.corpus import CORPUS, REPO, load_documents, source_files
+from bench.measure import QuerySpec, database_bytes, measure_queries
+from bench.report import (
+    MIB,
+    MILLION,
+    RARE_LABEL,
+    SizeResult,
+    evaluate_targets,
+    format_size,
+    format_targets,
+    size_label,
+)
+from bench.synth import RARE_WORD, write_posts
+
+# What "latest" is timed with: a frequent word, the made-up rare word, one character, a long word,
+# and two words (both must appear). Their hit counts are printed so "frequent" and "rare" are concrete.
+QUERIES = (
+    QuerySpec("frequent word", "金融"),
+    QuerySpec(RARE_LABEL, RARE_WORD),
+    QuerySpec("1 character", "株"),
+    QuerySpec("4+ characters", "高质量发展"),
+    QuerySpec("two words", "株洲 上市"),
+)
+
+# Disk needed per post before the first size has measured it (files, database), with room to spare.
+_DEFAULT_FILE_BYTES = 4 * 1024
+_DEFAULT_DB_BYTES = 16 * 1024
+_DISK_MARGIN = 1.3
+
+
+def log(message: str) -> None:
+    """Progress, with a timestamp, on stderr (stdout is kept for the figures)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Benchmark import and search on synthetic finews posts, beside a LIKE scan.",
+    )
+    parser.add_argument(
+        "--sizes", default="10000,100000", help="comma-separated post counts (default 10000,100000)"
+    )
+    parser.add_argument(
+        "--million", action="store_true", help="also run N = 1,000,000 (~4 GB of files, ~16 GB of database)"
+    )
+    parser.add_argument("--seed", type=int, default=20211208, help="synthesis seed (default 20211208)")
+    parser.add_argument("--runs", type=int, default=50, help="timed runs per index query (default 50)")
+    parser.add_argument(
+        "--scan-runs", type=int, default=10, help="max timed runs per scan query (default 10)"
+    )
+    parser.add_argument(
+        "--scan-budget",
+        type=float,
+        default=5.0,
+        help="seconds after which a scan stops at 3 runs (default 5)",
+    )
+    parser.add_argument(
+        "--profile-posts", type=int, default=10_000, help="posts in the per-phase import profile; 0 = none"
+    )
+    parser.add_argument("--tmpdir", type=Path, default=None, help="where the temporary folders go")
+    parser.add_argument(
+        "--json", type=Path, default=None, metavar="PATH", help="also save the figures as JSON"
+    )
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if args.million and MILLION not in sizes:
+        sizes.append(MILLION)
+    args.size_list = sizes
+    return args
+
+
+def run_child(*args: str | Path) -> tuple[dict[str, Any], float]:
+    """Run ``bench.import_child`` with ``args``; its JSON line and the process' wall time."""
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    )
+    command = [sys.executable, "-m", "bench.import_child", *map(str, args)]
+    start = time.perf_counter()
+    # stderr is inherited, so the child's progress shows; stdout carries its JSON line.
+    done = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True, check=True)
+    seconds = time.perf_counter() - start
+    return json.loads(done.stdout.strip().splitlines()[-1]), seconds
+
+
+def disk_shortfall(posts: int, where: Path, per_post: tuple[float, float]) -> str:
+    """Why there is not enough disk for ``posts`` posts in ``where``, or "" when there is."""
+    need = posts * (per_post[0] + per_post[1]) * _DISK_MARGIN
+    free = shutil.disk_usage(where).free
+    if free >= need:
+        return ""
+    return f"needs about {need / 1024**3:.1f} GiB in {where}, only {free / 1024**3:.1f} GiB free"
+
+
+def run_size(posts: int, args: argparse.Namespace, documents: Sequence[Any], tmp_root: Path) -> SizeResult:
+    """Synthesise, import, profile and query one size; the temporary folder is always removed."""
+    result = SizeResult(posts)
+    tmp = Path(tempfile.mkdtemp(prefix=f"finews-bench-{size_label(posts)}-", dir=tmp_root))
+    try:
+        folder, db = tmp / "posts", tmp / "finews.db"
+        log(f"N={posts:,}: synthesising into {folder}")
+        start = time.perf_counter()
+        step = max(10_000, posts // 10)
+
+        def progress(n: int) -> None:
+            if n % step == 0:
+                log(f"  synthesised {n:,}/{posts:,}")
+
+        stats = write_posts(folder, posts, documents, seed=args.seed, progress=progress)
+        result.synth_seconds = time.perf_counter() - start
+        result.files_bytes, result.median_body_chars, result.rare_posts = (
+            stats.bytes,
+            stats.median_body_chars,
+            stats.rare_posts,
+        )
+
+        log(f"N={posts:,}: importing in a child process")
+        result.imported, result.import_process_seconds = run_child("import", db, folder)
+        result.db_bytes = database_bytes(db)
+        log(f"  {result.import_rate:,.0f} posts/s, peak RSS {result.peak_rss_mib:,.0f} MiB")
+
+        if args.profile_posts > 0:
+            sample = min(posts, args.profile_posts)
+            log(f"N={posts:,}: profiling the import of {sample:,} posts")
+            profile_db = tmp / "profile.db"
+            result.profile, _ = run_child("profile", profile_db, folder, str(sample))
+            for leftover in tmp.glob("profile.db*"):
+                leftover.unlink()
+
+        log(f"N={posts:,}: timing queries")
+        result.queries = measure_queries(
+            db, QUERIES, runs=args.runs, scan_runs=args.scan_runs, scan_budget_s=args.scan_budget
+        )
+    finally:
+        log(f"N={posts:,}: removing {tmp}")
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def header(documents: Sequence[Any], files: int, corpus_used: bool) -> str:
+    """Where and with what the benchmark ran."""
+    sentences = sum(len(d.sentences) for d in documents)
+    source = f"seeds + {CORPUS}" if corpus_used else "seeds only (../shared/corpus/finews not found)"
+    return (
+        f"finews-bot benchmark · Python {platform.python_version()} · SQLite {sqlite3.sqlite_version} · "
+        f"{os.cpu_count()} CPUs\n"
+        f"sentences: {sentences:,} from {len(documents)} distinct documents ({files} files: {source})"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every size, print the figures and the targets, optionally save them as JSON."""
+    args = parse_args(argv)
+    corpus_used = (CORPUS / "_posts").is_dir()
+    files = source_files(CORPUS if corpus_used else None)
+    documents = load_documents(files, exclude=RARE_WORD)
+    tmp_root = args.tmpdir or Path(tempfile.gettempdir())
+    per_post = (float(_DEFAULT_FILE_BYTES), float(_DEFAULT_DB_BYTES))
+    print(header(documents, len(files), corpus_used), flush=True)
+
+    results: list[SizeResult] = []
+    for posts in args.size_list:
+        shortfall = disk_shortfall(posts, tmp_root, per_post)
+        if shortfall:
+            log(f"N={posts:,}: skipped, {shortfall}")
+            result = SizeResult(posts, skipped=shortfall)
+        else:
+            result = run_size(posts, args, documents, tmp_root)
+            # Later (larger) sizes are checked against what this one really used.
+            per_post = (result.files_bytes / posts, result.db_bytes / posts)
+        results.append(result)
+        print("\n" + format_size(result), flush=True)
+
+    targets = evaluate_targets(results)
+    print("\n" + format_targets(targets), flush=True)
+    if args.json is not None:
+        data = {
+            "seed": args.seed,
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "cpus": os.cpu_count(),
+            "corpus": str(CORPUS) if corpus_used else None,
+            "documents": len(documents),
+            "queries": [{"label": q.label, "query": q.query} for q in QUERIES],
+            "sizes": [r.to_json() for r in results],
+            "targets": [{"name": t.name, "measured": t.measured, "status": t.status} for t in targets],
+            "db_mib_note": f"1 MiB = {MIB} bytes",
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        log(f"figures saved to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
