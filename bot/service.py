@@ -103,6 +103,8 @@ class Poller:
         self.clock = clock
         self.rng = rng or random.Random()
         self.stores = StorePool(config.database)
+        # Create and migrate the database here, once, before any worker thread opens it.
+        Store(config.database).close()
         fetch_config = config.fetch
         self.policy = FetchPolicy(
             connect_timeout=fetch_config.connect_timeout,

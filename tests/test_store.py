@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.importer import discover, import_files
+from bot.importer import BATCH_SIZE, discover, import_files
 from bot.models import Item, ItemKind
 from bot.store import Store, UpsertOutcome
 from bot.textindex import compile_query
@@ -124,7 +124,7 @@ def _write_posts(folder: Path, count: int) -> None:
 
 def test_kill_9_during_import_leaves_a_consistent_database(tmp_path: Path) -> None:
     folder = tmp_path / "posts"
-    total = 6000
+    total = 8000
     _write_posts(folder, total)
     database = tmp_path / "finews.db"
     env = {**os.environ, "FINEWS_DB": str(database), "PYTHONPATH": str(REPO)}
@@ -151,7 +151,7 @@ def test_kill_9_during_import_leaves_a_consistent_database(tmp_path: Path) -> No
     with Store(database) as store:
         assert store.integrity_problems() == []
         partial = store.count()
-        assert partial % 500 == 0, "only whole batches are committed"
+        assert partial % BATCH_SIZE == 0, "only whole batches are committed"
         # The index and the items agree after the crash.
         assert store.search([compile_query("株洲")], limit=1).total == partial
 
@@ -161,3 +161,44 @@ def test_kill_9_during_import_leaves_a_consistent_database(tmp_path: Path) -> No
         assert store.count() == total
         assert store.search([compile_query("株洲")], limit=1).total == total
         assert store.integrity_problems() == []
+
+
+def test_parsing_in_worker_processes_stores_the_same(tmp_path: Path) -> None:
+    folder = tmp_path / "posts"
+    _write_posts(folder, 300)
+    (folder / "broken.md").write_bytes(b"\x00\x01binary")
+    files = list(discover([folder, SEEDS]))
+    results = {}
+    for workers in (0, 1):
+        with Store(tmp_path / f"w{workers}.db") as store:
+            report = import_files(store, files, workers=workers, batch_size=64)
+            items = [(s.item, s.via) for s in store.all_items()]
+            results[workers] = (report.new, [s.path for s in report.skipped], items)
+            assert store.search([compile_query("株")], limit=1).total == 301
+    assert results[0] == results[1]
+    assert results[0][0] == 305 and results[0][1] == [str(folder / "broken.md")]
+
+
+def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "shared.db"
+    errors: list[BaseException] = []
+
+    def write(prefix: str) -> None:
+        try:
+            with Store(path) as store:
+                for n in range(40):
+                    with store.transaction():
+                        store.upsert(make_item(f"{prefix}{n}", text=f"株洲{prefix}{n}"))
+        except BaseException as error:  # collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in "abcd"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with Store(path) as store:
+        assert store.count() == 160 and store.integrity_problems() == []

@@ -7,12 +7,22 @@ front matter not yet closed) is skipped now and read again once the writer has c
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.models import SeenFile
 from bot.sources.parse import is_supported
+
+
+def walk_supported(root: Path) -> Iterator[Path]:
+    """Every supported file below ``root``, lazily, in name order (folders before their files'
+    later siblings, as ``sorted`` paths would be within each folder); hidden ones left out."""
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        for name in sorted(names):
+            if is_supported(name):
+                yield Path(folder, name)
 
 
 def scan_folder(root: Path) -> dict[str, SeenFile]:

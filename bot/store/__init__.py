@@ -8,8 +8,10 @@ polling state and seen files). The schema lives in :mod:`bot.store.migrations`.
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
@@ -47,11 +49,28 @@ class Store(ItemsMixin, SourcesMixin):
         self.db = sqlite_utils.Database(self._conn)
         # Wait for other connections (the service's workers, a CLI command) instead of failing.
         self._conn.execute("PRAGMA busy_timeout=10000")
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._use_wal()
         # In WAL mode NORMAL is safe against a crash of the process; a power cut may lose the last
         # transactions but never corrupts the database.
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        # 64 MiB of page cache (a ceiling, not an allocation): index merges during imports re-read
+        # recent pages, and the default 2 MiB makes them go to disk.
+        self._conn.execute("PRAGMA cache_size=-65536")
         self._migrate()
+
+    def _use_wal(self) -> None:
+        # Switching a new database to WAL needs a moment alone with it and, unlike other
+        # statements, does not wait for the busy timeout: retry while another connection (a
+        # second process or thread opening the same new file) holds it.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _migrate(self) -> None:
         # Under the write lock, so that two connections opening a new database at once do not
@@ -81,6 +100,22 @@ class Store(ItemsMixin, SourcesMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def transaction(self) -> Any:
-        """A context manager: everything inside commits together or not at all."""
-        return self.db.atomic()
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all; nested, a savepoint.
+
+        ``BEGIN IMMEDIATE`` takes the write lock at the start: two deferred transactions that both
+        read and then write would fail one of them at once ("database is locked") instead of
+        waiting for the busy timeout.
+        """
+        if self._conn.in_transaction:
+            with self.db.atomic():  # a savepoint inside the open transaction
+                yield
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")

@@ -1,8 +1,14 @@
 """Items and their search index.
 
 Items are kept once each, by id. Their ``seq`` (the table's rowid) orders them by publication time,
-and doubles as the rowid of the contentless FTS5 index ``items_fts``, so "newest first, top 10" is
-an index walk in rowid order that stops after ten hits. See :mod:`bot.textindex` for the tokens.
+and doubles as the rowid of the contentless FTS5 indexes ``items_fts`` and ``items_chars``, so
+"newest first, top 10" is an index walk in rowid order that stops after ten hits. See
+:mod:`bot.textindex` for the tokens.
+
+``seq`` is the publication time in seconds × 4, plus 0–3 for items published in the same second:
+small gaps between consecutive rowids keep the index's doclists compact (rowids are stored as
+deltas), which halves index size and insert time against a sparser numbering. A fifth item in one
+second takes the next free value, so order within such a pile-up can be off by a second or two.
 """
 
 from __future__ import annotations
@@ -14,10 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.models import Item, ItemKind
-from bot.textindex import CompiledQuery, index_tokens
+from bot.textindex import CompiledQuery, IndexEntry, index_entry
 
-# Items published within one second get consecutive seq values below the next second's base.
-_SEQ_PER_SECOND = 1 << 20
+_SEQ_PER_SECOND = 4
 
 
 class UpsertOutcome:
@@ -57,6 +62,35 @@ class SourceCount:
 _COLUMNS = "seq, id, kind, source, source_name, origin, via, title, published, url, text, first_seen, path"
 
 
+def _matching_rowids(queries: Sequence[CompiledQuery]) -> tuple[str, list[str]]:
+    """SQL selecting the rowids that the indexes match for any of ``queries``, with its parameters.
+
+    The common case, every query on the token index alone, is one FTS5 expression, which FTS5
+    walks in rowid order: "newest ten" stops after ten hits. A query with one-character words
+    intersects with the character index; several such queries are a union.
+    """
+    if all(q.chars is None for q in queries):
+        return "SELECT rowid FROM items_fts WHERE items_fts MATCH ?", [
+            " OR ".join(f"({q.fts})" for q in queries)
+        ]
+    parts: list[str] = []
+    params: list[str] = []
+    for query in queries:
+        if query.fts is None:
+            parts.append("SELECT rowid FROM items_chars WHERE items_chars MATCH ?")
+            params.append(query.chars or "")
+        elif query.chars is None:
+            parts.append("SELECT rowid FROM items_fts WHERE items_fts MATCH ?")
+            params.append(query.fts)
+        else:
+            parts.append(
+                "SELECT rowid FROM items_fts WHERE items_fts MATCH ?"
+                " AND rowid IN (SELECT rowid FROM items_chars WHERE items_chars MATCH ?)"
+            )
+            params += [query.fts, query.chars]
+    return " UNION ".join(parts), params
+
+
 def _row_to_stored(row: Sequence[Any]) -> StoredItem:
     (_seq, id_, kind, source, source_name, origin, via, title, published, url, text, first_seen, path) = row
     item = Item(
@@ -86,12 +120,25 @@ class ItemsMixin:
         (top,) = self._conn.execute(
             "SELECT max(seq) FROM items WHERE seq >= ? AND seq < ?", (base, base + _SEQ_PER_SECOND)
         ).fetchone()
-        return base if top is None else top + 1
+        if top is None:
+            return base
+        if top + 1 < base + _SEQ_PER_SECOND:
+            return int(top) + 1
+        # The second is full: the first free value after it.
+        (free,) = self._conn.execute(
+            "SELECT min(seq) + 1 FROM items AS a WHERE seq >= ?"
+            " AND NOT EXISTS (SELECT 1 FROM items AS b WHERE b.seq = a.seq + 1)",
+            (base,),
+        ).fetchone()
+        return int(free)
 
-    def upsert(self, item: Item, *, via: str = "", now: datetime | None = None) -> str:
+    def upsert(
+        self, item: Item, *, via: str = "", now: datetime | None = None, entry: IndexEntry | None = None
+    ) -> str:
         """Store an item by id: new, updated (its index entry too) or unchanged. Returns the outcome.
 
-        Call inside :meth:`transaction` to batch many items in one commit.
+        ``entry`` is the item's index entry when already computed (the importer's workers do it);
+        call inside :meth:`transaction` to batch many items in one commit.
         """
         stamp = (now or datetime.now(UTC)).isoformat()
         content_hash = item.content_hash
@@ -121,15 +168,20 @@ class ItemsMixin:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, item.id, via, stamp, stamp, *values),
             )
-            self._index(seq, item)
+            self._index(seq, entry or index_entry(item.title, item.text))
             return UpsertOutcome.NEW
         old_seq, old_hash, old_published, old_title, old_text = old
         if old_hash == content_hash:
             return UpsertOutcome.UNCHANGED
         # A contentless index forgets its text: deleting an entry means handing back its tokens.
+        old_entry = index_entry(old_title, old_text)
         self._conn.execute(
             "INSERT INTO items_fts (items_fts, rowid, body) VALUES ('delete', ?, ?)",
-            (old_seq, index_tokens(old_title, old_text)),
+            (old_seq, old_entry.tokens),
+        )
+        self._conn.execute(
+            "INSERT INTO items_chars (items_chars, rowid, body) VALUES ('delete', ?, ?)",
+            (old_seq, old_entry.chars),
         )
         seq = old_seq
         if old_published != published.isoformat():
@@ -139,13 +191,12 @@ class ItemsMixin:
             " title = ?, published = ?, url = ?, text = ?, content_hash = ?, path = ? WHERE id = ?",
             (seq, stamp, *values, item.id),
         )
-        self._index(seq, item)
+        self._index(seq, entry or index_entry(item.title, item.text))
         return UpsertOutcome.UPDATED
 
-    def _index(self, seq: int, item: Item) -> None:
-        self._conn.execute(
-            "INSERT INTO items_fts (rowid, body) VALUES (?, ?)", (seq, index_tokens(item.title, item.text))
-        )
+    def _index(self, seq: int, entry: IndexEntry) -> None:
+        self._conn.execute("INSERT INTO items_fts (rowid, body) VALUES (?, ?)", (seq, entry.tokens))
+        self._conn.execute("INSERT INTO items_chars (rowid, body) VALUES (?, ?)", (seq, entry.chars))
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -171,44 +222,39 @@ class ItemsMixin:
     def search(self, queries: Sequence[CompiledQuery], *, limit: int = 10, offset: int = 0) -> SearchResult:
         """Items matching any of ``queries`` (each: all of its words), newest first, and the total.
 
-        When the index answers every query exactly, counting and paging are index operations;
-        otherwise the index narrows the candidates (or, for words without letters or digits, a scan
-        supplies them) and each candidate is checked against the reference semantics.
+        When the indexes answer every query exactly, counting and paging are index operations;
+        otherwise the indexes narrow the candidates (or, for words without letters or digits, a
+        scan supplies them) and each candidate is checked against the reference semantics.
         """
         if not queries:
             return SearchResult(0, [])
-        fts_parts = [q.fts for q in queries]
-        if all(q.exact for q in queries):
-            match = " OR ".join(f"({p})" for p in fts_parts)
-            (total,) = self._conn.execute(
-                "SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", (match,)
-            ).fetchone()
-            rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM items WHERE seq IN ("
-                " SELECT rowid FROM items_fts WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?"
-                ") ORDER BY seq DESC",
-                (match, limit, offset),
-            ).fetchall()
-            return SearchResult(int(total), [_row_to_stored(r) for r in rows])
-        return self._search_verified(queries, fts_parts, limit, offset)
+        if any(q.needs_scan for q in queries):
+            candidates = "SELECT seq AS rowid FROM items"
+            params: list[str] = []
+        else:
+            candidates, params = _matching_rowids(queries)
+        if not all(q.exact for q in queries):
+            return self._search_verified(queries, candidates, params, limit, offset)
+        (total,) = self._conn.execute(f"SELECT count(*) FROM ({candidates})", params).fetchone()
+        if limit <= 0:
+            return SearchResult(int(total), [])
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM items WHERE seq IN ("
+            f" SELECT rowid FROM ({candidates}) ORDER BY rowid DESC LIMIT ? OFFSET ?"
+            ") ORDER BY seq DESC",
+            [*params, limit, offset],
+        ).fetchall()
+        return SearchResult(int(total), [_row_to_stored(r) for r in rows])
 
     def _search_verified(
-        self, queries: Sequence[CompiledQuery], fts_parts: Sequence[str | None], limit: int, offset: int
+        self, queries: Sequence[CompiledQuery], candidates: str, params: list[str], limit: int, offset: int
     ) -> SearchResult:
-        if any(p is None for p in fts_parts):
-            candidates: Iterator[Sequence[Any]] = self._conn.execute(
-                "SELECT seq, title, text FROM items ORDER BY seq DESC"
-            )
-        else:
-            match = " OR ".join(f"({p})" for p in fts_parts)
-            candidates = self._conn.execute(
-                "SELECT seq, title, text FROM items WHERE seq IN"
-                " (SELECT rowid FROM items_fts WHERE items_fts MATCH ?) ORDER BY seq DESC",
-                (match,),
-            )
+        rows = self._conn.execute(
+            f"SELECT seq, title, text FROM items WHERE seq IN ({candidates}) ORDER BY seq DESC", params
+        )
         hits: list[int] = []
         total = 0
-        for seq, title, text in candidates:
+        for seq, title, text in rows:
             if any(q.matches(title, text) for q in queries):
                 if offset <= total < offset + limit:
                     hits.append(seq)
@@ -233,8 +279,9 @@ class ItemsMixin:
     def integrity_problems(self) -> list[str]:
         """SQLite's own integrity check plus the index's; an empty list means all is well."""
         problems = [r[0] for r in self._conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
-        try:
-            self._conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('integrity-check', 0)")
-        except sqlite3.DatabaseError as error:
-            problems.append(f"items_fts: {error}")
+        for table in ("items_fts", "items_chars"):
+            try:
+                self._conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 0)")
+            except sqlite3.DatabaseError as error:
+                problems.append(f"{table}: {error}")
         return problems
