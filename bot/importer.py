@@ -106,8 +106,10 @@ def _parse_chunk(paths: Sequence[str]) -> list[ParsedFile]:
 
 
 def default_workers() -> int:
-    """Worker processes for a large import: the cores left over by the process writing SQLite."""
-    return max(1, (os.cpu_count() or 1) - 1)
+    """Worker processes for a large import: one per core. Parsing costs more per post than
+    writing, so the writing process shares a core with them rather than leaving one idle
+    (measured on 2 cores: 1 worker ~1,600 posts/s, 2 workers more)."""
+    return max(1, os.cpu_count() or 1)
 
 
 def _parsed_in_workers(paths: Iterator[str], workers: int) -> Iterator[ParsedFile]:

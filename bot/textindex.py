@@ -33,15 +33,18 @@ from dataclasses import dataclass
 # A run of letters or digits, in any script: Python's \w without the underscore.
 _WORD_RUN = re.compile(r"[^\W_]+")
 # Full-width ASCII (U+FF01–U+FF5E: ，（）；Ａ１…) and the ideographic space: their NFKC form is the
-# plain character, so mapping them first gives the same result as NFKC would.
-_FULL_WIDTH = str.maketrans({0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20})
+# plain character, so replacing them first gives the same result as NFKC would.
+_FULL_WIDTH = {chr(0xFF01 + i): chr(0x21 + i) for i in range(94)} | {"\u3000": " "}
+_FULL_WIDTH_CHARS = frozenset(_FULL_WIDTH)
 
 
 def fold(text: str) -> str:
     """Normalise text for matching: NFKC (full-width ＩＰＯ → IPO), then case folding (IPO → ipo)."""
-    # Chinese text is full of full-width punctuation, which NFKC changes: map it with a cheap table,
-    # after which most text passes NFKC's quick check and skips the costly normalisation.
-    text = text.translate(_FULL_WIDTH)
+    # Chinese text is full of full-width punctuation, which NFKC changes: replace the few kinds
+    # present (cheaper than str.translate on non-ASCII text), after which most text passes NFKC's
+    # quick check and skips the costly normalisation.
+    for char in _FULL_WIDTH_CHARS.intersection(text):
+        text = text.replace(char, _FULL_WIDTH[char])
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     return text.casefold()
