@@ -129,9 +129,12 @@ def cmd_import(config: Config, args: argparse.Namespace) -> int:
         for via, paths in jobs:
             if via:
                 print(texts.IMPORT_SOURCE.format(name=via, path=paths[0]), file=sys.stderr)
-            files = list(discover(paths))
-            with tqdm(total=len(files), unit="file", disable=not sys.stderr.isatty(), leave=False) as bar:
-                report = import_files(store, files, via=via, progress=bar.update)
+            on_terminal = sys.stderr.isatty()
+            # The bar's total costs one more walk of the folders, only worth it when someone watches;
+            # the import itself streams the files, never listing them all at once.
+            total = sum(1 for _ in discover(paths)) if on_terminal else None
+            with tqdm(total=total, unit="file", disable=not on_terminal, leave=False) as bar:
+                report = import_files(store, discover(paths), via=via, progress=bar.update)
             print_import_report(report)
     return 0
 

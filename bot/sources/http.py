@@ -110,7 +110,10 @@ def make_client(policy: FetchPolicy, proxy: str | None = None) -> httpx.AsyncCli
         connect=policy.connect_timeout,
         read=policy.read_timeout,
         write=policy.read_timeout,
-        pool=policy.connect_timeout,
+        # Waiting for a free connection is not the source's fault: with hundreds of feeds polled
+        # at once (``finews-bot fetch``) requests queue for the pool. fetch()'s total deadline
+        # still bounds the wait.
+        pool=None,
     )
     return httpx.AsyncClient(
         follow_redirects=True,
