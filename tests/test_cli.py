@@ -215,3 +215,38 @@ def test_every_command_is_documented_in_the_readme() -> None:
     subparsers = next(a for a in parser._actions if a.dest == "command")
     for name in subparsers.choices:  # type: ignore[union-attr]
         assert f"finews-bot {name}" in readme, f"README does not document `finews-bot {name}`"
+
+
+def test_fetch_polls_the_configured_sources_once(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "fetch", "--json")
+    assert code == 0
+    (seeds,) = json.loads(out)["sources"]
+    assert seeds["name"] == "seeds" and seeds["new"] == 5 and seeds["error"] is None
+    code, out, _ = run(capsys, "fetch")
+    assert code == 0 and "seeds（folder）：新增 0，更新 0，未变 0" in out  # nothing re-read
+    code, out, _ = run(capsys, "status", "--json")
+    (state,) = json.loads(out)["sources"]
+    assert state["state"] == "ok" and state["items"] == 5 and state["last_success"]
+
+
+def test_fetch_of_an_unknown_source_names_the_configured_ones(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "fetch", "人民银行")
+    assert code == 2 and "没有名为 人民银行 的来源" in err and "seeds" in err
+
+
+def test_a_failing_source_is_reported_and_fetch_still_completes(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "config.toml").write_text(
+        '[[sources]]\nname = "gone"\nkind = "folder"\npath = "missing"\n'
+        f'[[sources]]\nname = "seeds"\nkind = "folder"\npath = "{SEEDS}"\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "fetch")
+    assert code == 0
+    assert "gone（folder）：失败：文件夹不存在" in out and "下次尝试" in out
+    assert "seeds（folder）：新增 5" in out
+    code, out, _ = run(capsys, "status")
+    assert "gone（folder，每 10m）：失败" in out and "最近错误：文件夹不存在" in out
