@@ -39,6 +39,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Polls running at once. Hundreds at a time only queue inside the HTTP client's connection pool,
+# whose bookkeeping grows with the square of the queue (measured with 500 local feeds: all at once
+# 5.4 s to fetch, 10 at a time 0.9 s); a few at a time keep every connection busy.
+MAX_CONCURRENT_POLLS = 10
+
+
 class SourceError(Exception):
     """A source that cannot be polled for a reason of its own (e.g. its folder is missing)."""
 
@@ -115,6 +121,7 @@ class Poller:
         )
         # One client (connection pool) per proxy setting: httpx binds a proxy to a client.
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._limit: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def _client(self, proxy: str) -> httpx.AsyncClient:
         client = self._clients.get(proxy)
@@ -134,11 +141,23 @@ class Poller:
         """Poll several sources at once; each report in the order given."""
         return list(await asyncio.gather(*(self.poll(s, force=force) for s in sources)))
 
+    def _semaphore(self) -> asyncio.Semaphore:
+        # A semaphore belongs to one event loop; tests and `fetch` each run their own.
+        loop = asyncio.get_running_loop()
+        if self._limit is None or self._limit[0] is not loop:
+            self._limit = (loop, asyncio.Semaphore(MAX_CONCURRENT_POLLS))
+        return self._limit[1]
+
     async def poll(self, source: SourceConfig, *, force: bool = False) -> PollReport:
         """Poll one source and record the outcome in its state. Never raises (but for cancellation).
 
         Without ``force``, a source backing off after failures is left alone until its next attempt.
+        At most MAX_CONCURRENT_POLLS polls run at once; the others wait their turn.
         """
+        async with self._semaphore():
+            return await self._poll(source, force)
+
+    async def _poll(self, source: SourceConfig, force: bool) -> PollReport:
         state = await asyncio.to_thread(self._state, source)
         now = self.clock()
         report = PollReport(source=source.name, kind=source.kind)

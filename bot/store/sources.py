@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.models import SeenFile
 
@@ -41,6 +42,23 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _state(row: tuple[Any, ...]) -> SourceState:
+    name, kind, attempt, success, error, failures, next_, new, rhythm, etag, modified = row
+    return SourceState(
+        name,
+        kind,
+        _time(attempt),
+        _time(success),
+        error,
+        failures,
+        _time(next_),
+        _time(new),
+        rhythm,
+        etag,
+        modified,
+    )
+
+
 class SourcesMixin:
     """Reading and writing source state and seen files; part of :class:`bot.store.Store`."""
 
@@ -49,26 +67,14 @@ class SourcesMixin:
     def source_states(self) -> dict[str, SourceState]:
         """Every source's state, by name."""
         rows = self._conn.execute(f"SELECT {_STATE_COLUMNS} FROM source_state").fetchall()
-        states = {}
-        for name, kind, attempt, success, error, failures, next_, new, rhythm, etag, modified in rows:
-            states[name] = SourceState(
-                name,
-                kind,
-                _time(attempt),
-                _time(success),
-                error,
-                failures,
-                _time(next_),
-                _time(new),
-                rhythm,
-                etag,
-                modified,
-            )
-        return states
+        return {row[0]: _state(row) for row in rows}
 
     def source_state(self, name: str) -> SourceState | None:
         """One source's state, or None before its first poll."""
-        return self.source_states().get(name)
+        row = self._conn.execute(
+            f"SELECT {_STATE_COLUMNS} FROM source_state WHERE name = ?", (name,)
+        ).fetchone()
+        return _state(row) if row else None
 
     def save_source_state(self, state: SourceState) -> None:
         """Write a source's state (insert or replace)."""
