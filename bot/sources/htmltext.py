@@ -79,8 +79,15 @@ def _walk(first: LexborNode | None, parts: list[str]) -> None:
         tag = child.tag
         if tag == "-text":
             text = child.text_content
-            if text:
-                parts.append(_unwrap(text) if "\n" in text else text)
+            if not text:
+                pass
+            elif "\n" not in text:
+                parts.append(text)
+            elif text.isspace():
+                # The line breaks between paragraphs: what _unwrap would make of them, cheaply.
+                parts.append("\n" if text.count("\n") > 1 else " ")
+            else:
+                parts.append(_unwrap(text))
         elif tag is None or tag[0] == "-" or tag in _DROP or _is_hidden(child):
             pass  # comments, doctype, invisible elements
         elif tag in _BLOCK:
