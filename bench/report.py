@@ -203,8 +203,8 @@ def format_size(result: SizeResult) -> str:
         scan_runs = {q.scan_latest.runs for q in result.queries} | {q.scan_count.runs for q in result.queries}
         lines.append(
             f"runs per cell: index {_span(index_runs)} (after 3 warm-ups), scan {_span(scan_runs)} (after 1)."
-            " idx latest = Store.search(limit=10), which also computes the total;"
-            " idx count = Store.search(limit=0)."
+            " idx latest = Store.page(limit=10), the newest ten; idx count = Store.count_matches();"
+            " `finews-bot latest` shows both, so its time is their sum."
         )
     return "\n".join(lines)
 

@@ -163,3 +163,8 @@ def test_corpus_common_words_and_paging(corpus_store: Store) -> None:
         assert all(p.total == len(expected) for p in pages)
         published = [s.item.published for p in pages for s in p.items]
         assert published == sorted(published, reverse=True), "newest first"
+        compiled = [compile_query(query)]
+        assert corpus_store.count_matches(compiled) == len(expected)
+        assert [s.item.id for s in corpus_store.page(compiled, limit=7, offset=7)] == [
+            s.item.id for s in pages[1].items
+        ]

@@ -62,13 +62,16 @@ class SourceCount:
 _COLUMNS = "seq, id, kind, source, source_name, origin, via, title, published, url, text, first_seen, path"
 
 
-def _matching_rowids(queries: Sequence[CompiledQuery]) -> tuple[str, list[str]]:
-    """SQL selecting the rowids that the indexes match for any of ``queries``, with its parameters.
+def _candidates(queries: Sequence[CompiledQuery]) -> tuple[str, list[str]]:
+    """SQL selecting the rowids that the indexes match for any of ``queries``, with its parameters;
+    every item when a query has no indexed word at all (only a scan can answer it).
 
     The common case, every query on the token index alone, is one FTS5 expression, which FTS5
     walks in rowid order: "newest ten" stops after ten hits. A query with one-character words
     intersects with the character index; several such queries are a union.
     """
+    if any(q.needs_scan for q in queries):
+        return "SELECT seq AS rowid FROM items", []
     if all(q.chars is None for q in queries):
         return "SELECT rowid FROM items_fts WHERE items_fts MATCH ?", [
             " OR ".join(f"({q.fts})" for q in queries)
@@ -220,35 +223,41 @@ class ItemsMixin:
         return [SourceCount(via, n, datetime.fromisoformat(newest)) for via, n, newest in rows]
 
     def search(self, queries: Sequence[CompiledQuery], *, limit: int = 10, offset: int = 0) -> SearchResult:
-        """Items matching any of ``queries`` (each: all of its words), newest first, and the total.
+        """Items matching any of ``queries`` (each: all of its words), newest first, and the total."""
+        if queries and not all(q.exact for q in queries):
+            return self._search_verified(queries, limit, offset)
+        return SearchResult(self.count_matches(queries), self.page(queries, limit=limit, offset=offset))
 
-        When the indexes answer every query exactly, counting and paging are index operations;
-        otherwise the indexes narrow the candidates (or, for words without letters or digits, a
-        scan supplies them) and each candidate is checked against the reference semantics.
-        """
-        if not queries:
-            return SearchResult(0, [])
-        if any(q.needs_scan for q in queries):
-            candidates = "SELECT seq AS rowid FROM items"
-            params: list[str] = []
-        else:
-            candidates, params = _matching_rowids(queries)
+    def page(self, queries: Sequence[CompiledQuery], *, limit: int = 10, offset: int = 0) -> list[StoredItem]:
+        """The newest ``limit`` items matching any of ``queries``, after ``offset``, without counting
+        the rest: when the indexes answer exactly, an index walk that stops after ``limit`` hits."""
+        if not queries or limit <= 0:
+            return []
         if not all(q.exact for q in queries):
-            return self._search_verified(queries, candidates, params, limit, offset)
-        (total,) = self._conn.execute(f"SELECT count(*) FROM ({candidates})", params).fetchone()
-        if limit <= 0:
-            return SearchResult(int(total), [])
+            return self._search_verified(queries, limit, offset).items
+        candidates, params = _candidates(queries)
         rows = self._conn.execute(
             f"SELECT {_COLUMNS} FROM items WHERE seq IN ("
             f" SELECT rowid FROM ({candidates}) ORDER BY rowid DESC LIMIT ? OFFSET ?"
             ") ORDER BY seq DESC",
             [*params, limit, offset],
         ).fetchall()
-        return SearchResult(int(total), [_row_to_stored(r) for r in rows])
+        return [_row_to_stored(r) for r in rows]
 
-    def _search_verified(
-        self, queries: Sequence[CompiledQuery], candidates: str, params: list[str], limit: int, offset: int
-    ) -> SearchResult:
+    def count_matches(self, queries: Sequence[CompiledQuery]) -> int:
+        """How many items match any of ``queries``."""
+        if not queries:
+            return 0
+        if not all(q.exact for q in queries):
+            return self._search_verified(queries, 0, 0).total
+        candidates, params = _candidates(queries)
+        (total,) = self._conn.execute(f"SELECT count(*) FROM ({candidates})", params).fetchone()
+        return int(total)
+
+    def _search_verified(self, queries: Sequence[CompiledQuery], limit: int, offset: int) -> SearchResult:
+        # The indexes (or, for words without letters or digits, a scan) narrow the candidates;
+        # each is checked against the reference semantics.
+        candidates, params = _candidates(queries)
         rows = self._conn.execute(
             f"SELECT seq, title, text FROM items WHERE seq IN ({candidates}) ORDER BY seq DESC", params
         )
