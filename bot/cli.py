@@ -18,7 +18,6 @@ from typing import Any
 
 from bot import health, texts
 from bot.cli_output import (
-    format_duration,
     poll_report_json,
     print_import_report,
     print_news,
@@ -28,7 +27,7 @@ from bot.cli_output import (
     print_unknown_topic,
     reply_json,
 )
-from bot.config import Config, ConfigError, SourceConfig, load_config
+from bot.config import Config, ConfigError, SourceConfig, format_duration, load_config
 from bot.importer import discover, import_files
 from bot.lock import AlreadyRunning, ServiceLock
 from bot.runner import serve

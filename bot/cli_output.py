@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from bot import texts
@@ -11,17 +11,6 @@ from bot.config import Config
 from bot.importer import ImportReport
 from bot.service import PollReport
 from handlers.news import NewsEntry, NewsReply, UnknownTopic
-
-
-def format_duration(duration: timedelta) -> str:
-    """``timedelta(minutes=90)`` → ``"1h30m"``: the config's own notation."""
-    seconds = int(duration.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(parts) or "0s"
 
 
 def entry_json(entry: NewsEntry) -> dict[str, Any]:

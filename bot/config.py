@@ -49,6 +49,17 @@ def parse_duration(text: str) -> timedelta:
     return duration
 
 
+def format_duration(duration: timedelta) -> str:
+    """``timedelta(minutes=90)`` → ``"1h30m"``: the config's own notation."""
+    seconds = int(duration.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
 # --- the raw shapes, as written in TOML (validated by msgspec) ---------------------------------
 
 

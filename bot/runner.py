@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.config import Config, SourceConfig
+from bot.config import Config, SourceConfig, format_duration
 from bot.service import Poller, describe, due_sources, utc_now
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,12 @@ class Service:
                 next_run_time=first[source.name],
             )
         self.scheduler.start()
-        names = ", ".join(f"{s.name} ({s.kind}, {s.every})" for s in due_sources(self.config)) or "none"
+        names = (
+            ", ".join(
+                f"{s.name} ({s.kind}, every {format_duration(s.every)})" for s in due_sources(self.config)
+            )
+            or "none"
+        )
         log.info("finews-bot service started: database %s; sources: %s", self.config.database, names)
 
     async def stop(self) -> None:
