@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
 from pathlib import Path
+from typing import NamedTuple
 
 from bot.models import Item
 from bot.sources.errors import ParseError
@@ -77,13 +78,14 @@ def discover(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedFile:
-    """One file after reading and parsing: an item with its index entry, or why it was skipped."""
+class ParsedFile(NamedTuple):
+    """One file after reading and parsing: an item with its index entry and content hash (all
+    computed in the parsing process), or why it was skipped. A named tuple: it pickles cheaply."""
 
     path: str
     item: Item | None = None
     entry: IndexEntry | None = None
+    content_hash: str = ""
     reason: str = ""
 
 
@@ -98,7 +100,7 @@ def parse_path(path: str) -> ParsedFile:
         item = parse_file(data, path=path, mtime=mtime)
     except ParseError as error:
         return ParsedFile(path, reason=error.reason)
-    return ParsedFile(path, item, index_entry(item.title, item.text))
+    return ParsedFile(path, item, index_entry(item.title, item.text), item.content_hash)
 
 
 def _parse_chunk(paths: Sequence[str]) -> list[ParsedFile]:
@@ -157,7 +159,11 @@ def import_files(
                 if result.item is None:
                     report.skipped.append(SkippedFile(result.path, result.reason))
                 else:
-                    report.add(store.upsert(result.item, via=via, entry=result.entry))
+                    report.add(
+                        store.upsert(
+                            result.item, via=via, entry=result.entry, content_hash=result.content_hash
+                        )
+                    )
         if progress is not None:
             progress(len(batch))
     return report

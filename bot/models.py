@@ -35,6 +35,25 @@ class Item:
     text: str
     path: str = ""  # the file it was read from, if any
 
+    def __reduce__(self) -> tuple[type[Item], tuple[object, ...]]:
+        # Items cross process boundaries in large imports: the positional form pickles in half the
+        # time of the generic dataclass state.
+        return (
+            Item,
+            (
+                self.id,
+                self.kind,
+                self.source,
+                self.source_name,
+                self.origin,
+                self.title,
+                self.published,
+                self.url,
+                self.text,
+                self.path,
+            ),
+        )
+
     @property
     def content_hash(self) -> str:
         """A digest of what the item says, not of where it was read or who carried it.

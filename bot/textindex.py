@@ -29,6 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # A run of letters or digits, in any script: Python's \w without the underscore.
 _WORD_RUN = re.compile(r"[^\W_]+")
@@ -57,8 +58,7 @@ def _run_tokens(run: str) -> list[str]:
     return tokens
 
 
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
     """What the index keeps of one item: its token stream and its distinct characters."""
 
     tokens: str  # bigrams and trailing unigrams, space-separated, in text order

@@ -136,15 +136,21 @@ class ItemsMixin:
         return int(free)
 
     def upsert(
-        self, item: Item, *, via: str = "", now: datetime | None = None, entry: IndexEntry | None = None
+        self,
+        item: Item,
+        *,
+        via: str = "",
+        now: datetime | None = None,
+        entry: IndexEntry | None = None,
+        content_hash: str = "",
     ) -> str:
         """Store an item by id: new, updated (its index entry too) or unchanged. Returns the outcome.
 
-        ``entry`` is the item's index entry when already computed (the importer's workers do it);
-        call inside :meth:`transaction` to batch many items in one commit.
+        ``entry`` and ``content_hash`` are the item's, when already computed (the importer's workers
+        do it); call inside :meth:`transaction` to batch many items in one commit.
         """
         stamp = (now or datetime.now(UTC)).isoformat()
-        content_hash = item.content_hash
+        content_hash = content_hash or item.content_hash
         # Times are kept to the second: seq orders by whole seconds, and a file's mtime precision
         # would otherwise order items within one second differently from their stored times.
         published = item.published.replace(microsecond=0)
