@@ -235,3 +235,34 @@ def test_429_with_retry_after_is_honoured(tmp_path: Path, server: HTTPServer) ->
         state = store.source_state("bad")
         assert state is not None and state.next_attempt is not None
         assert state.next_attempt >= datetime.now(UTC) + timedelta(seconds=7000)
+
+
+def test_many_slow_feeds_do_not_hold_up_a_good_one(tmp_path: Path, server: HTTPServer) -> None:
+    from bot.service import MAX_CONCURRENT_FETCHES
+
+    def slow(request: Request) -> Response:
+        time.sleep(3)
+        return Response(GOOD, content_type="application/rss+xml")
+
+    server.expect_request("/good.xml").respond_with_data(GOOD, content_type="application/rss+xml")
+    slow_count = MAX_CONCURRENT_FETCHES + 4
+    for n in range(slow_count):
+        server.expect_request(f"/slow{n}.xml").respond_with_handler(slow)
+    data = {
+        "fetch": {"timeout": 1.0, "connect_timeout": 1.0},
+        "sources": [
+            *(
+                {"name": f"slow{n}", "kind": "feed", "url": server.url_for(f"/slow{n}.xml")}
+                for n in range(slow_count)
+            ),
+            {"name": "good", "kind": "feed", "url": server.url_for("/good.xml")},
+        ],
+    }
+    config = parse_config(data, path=tmp_path / "c.toml", environ={"FINEWS_DB": str(tmp_path / "f.db")})
+    started = time.monotonic()
+    reports = poll_all(config)
+    # The slow ones time out after 1 s each, at most MAX_CONCURRENT_FETCHES at a time: the good feed,
+    # last in line, waits for at most one round of them.
+    assert time.monotonic() - started < 3
+    assert reports["good"].error == "" and reports["good"].new == 2
+    assert all("超时" in reports[f"slow{n}"].error for n in range(slow_count))
