@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.importer import BATCH_SIZE, discover, import_files
+from bot.importer import BATCH_SIZE, count_files, discover, import_files
 from bot.sources.parse import parse_file
 from bot.store import Store
 from bot.textindex import index_tokens
@@ -53,7 +53,7 @@ def run_import(db: Path, folder: Path) -> dict[str, Any]:
     """Import ``folder`` into ``db`` the way the CLI does; the figures of that import."""
     # The number of files, for progress lines only: counted before the clock starts, in a walk of
     # its own, as the CLI does for its progress bar. The import itself streams the files.
-    total = sum(1 for _ in discover([folder]))
+    total = count_files([folder])
     rss_start = rss_kib()
     start = time.perf_counter()
     with Store(db) as store:

@@ -28,7 +28,7 @@ from bot.cli_output import (
     reply_json,
 )
 from bot.config import Config, ConfigError, SourceConfig, format_duration, load_config
-from bot.importer import discover, import_files
+from bot.importer import count_files, discover, import_files
 from bot.lock import AlreadyRunning, ServiceLock
 from bot.runner import serve
 from bot.service import Poller, PollReport, utc_now
@@ -131,7 +131,7 @@ def cmd_import(config: Config, args: argparse.Namespace) -> int:
             on_terminal = sys.stderr.isatty()
             # The bar's total costs one more walk of the folders, only worth it when someone watches;
             # the import itself streams the files, never listing them all at once.
-            total = sum(1 for _ in discover(paths)) if on_terminal else None
+            total = count_files(paths) if on_terminal else None
             with tqdm(total=total, unit="file", disable=not on_terminal, leave=False) as bar:
                 report = import_files(store, discover(paths), via=via, progress=bar.update)
             print_import_report(report)

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from bot.models import Item
 from bot.sources.errors import ParseError
-from bot.sources.folder import walk_supported
+from bot.sources.folder import count_supported, walk_supported
 from bot.sources.parse import parse_file
 from bot.store import Store, UpsertOutcome
 from bot.textindex import IndexEntry, index_entry
@@ -65,6 +65,11 @@ class ImportReport:
             self.updated += 1
         else:
             self.unchanged += 1
+
+
+def count_files(paths: Iterable[Path]) -> int:
+    """How many files :func:`discover` yields for ``paths``, cheaply (for progress bars)."""
+    return sum(count_supported(p) if p.is_dir() else 1 for p in paths)
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
@@ -120,7 +125,9 @@ def _parsed_in_workers(paths: Iterator[str], workers: int) -> Iterator[ParsedFil
     chunks = iter(lambda: list(islice(paths, _CHUNK)), [])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[Future[list[ParsedFile]]] = deque()
-        for chunk in islice(chunks, 2 * workers + 2):
+        # Two chunks per worker: one being parsed, one waiting, so no worker idles and no more
+        # parsed files than that wait in memory.
+        for chunk in islice(chunks, 2 * workers):
             pending.append(pool.submit(_parse_chunk, chunk))
         while pending:
             results = pending.popleft().result()

@@ -142,3 +142,15 @@ def test_backing_off_skips_turns_until_due(tmp_path: Path) -> None:
         assert failed.next_attempt - poller.clock() > timedelta(minutes=1)
     finally:
         asyncio.run(poller.aclose())
+
+
+def test_the_cheap_count_agrees_with_the_walk(tmp_path: Path) -> None:
+    from bot.importer import count_files, discover
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / ".git").mkdir()
+    for name in ("a/x.md", "a/b/y.txt", "a/b/z.jpg", ".git/h.md", "a/.hidden.md", "top.markdown"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    walked = [p.relative_to(tmp_path).as_posix() for p in discover([tmp_path])]
+    assert walked == ["top.markdown", "a/x.md", "a/b/y.txt"]
+    assert count_files([tmp_path]) == len(walked) == 3
