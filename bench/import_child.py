@@ -24,7 +24,7 @@ from typing import Any
 from bot.importer import BATCH_SIZE, count_files, discover, import_files
 from bot.sources.parse import parse_file
 from bot.store import Store
-from bot.textindex import index_tokens
+from bot.textindex import index_entry
 
 
 def _status_kib(field: str) -> int | None:
@@ -116,7 +116,7 @@ def run_profile(db: Path, folder: Path, limit: int) -> dict[str, Any]:
     wall = clock() - start
     for item in items:
         t0 = clock()
-        index_tokens(item.title, item.text)
+        index_entry(item.title, item.text)
         t1 = clock()
         _ = item.content_hash
         phases["tokenise"] += t1 - t0
@@ -129,7 +129,7 @@ def run_profile(db: Path, folder: Path, limit: int) -> dict[str, Any]:
         "seconds": wall,
         "per_post_us": {name: phases[name] / n * 1e6 for name in order},
         "text_chars_mean": sum(len(i.title) + len(i.text) for i in items) / n,
-        "tokens_mean": sum(index_tokens(i.title, i.text).count(" ") + 1 for i in items) / n,
+        "tokens_mean": sum(index_entry(i.title, i.text).tokens.count(" ") + 1 for i in items) / n,
     }
 
 

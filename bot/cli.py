@@ -31,7 +31,7 @@ from bot.config import Config, ConfigError, SourceConfig, format_duration, load_
 from bot.importer import count_files, discover, import_files
 from bot.lock import AlreadyRunning, ServiceLock
 from bot.runner import serve
-from bot.service import Poller, PollReport, utc_now
+from bot.service import Poller, PollReport, due_sources, state_of, utc_now
 from bot.store import SourceCount, SourceState, Store
 from handlers import news
 
@@ -226,9 +226,7 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     sources = []
     for source in config.sources:
         count = counts.get(source.name)
-        state = states.get(source.name)
-        if state is not None and state.kind != source.kind:
-            state = None
+        state = state_of(source, states.get(source.name))
         sources.append(
             {
                 "name": source.name,
@@ -271,7 +269,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _selected_sources(config: Config, names: Sequence[str]) -> list[SourceConfig]:
     if not names:
-        return [s for s in config.sources if s.enabled]
+        return due_sources(config)
     by_name = {s.name: s for s in config.sources}
     unknown = [n for n in names if n not in by_name]
     if unknown:
@@ -319,7 +317,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        if not any(s.enabled for s in config.sources):
+        if not due_sources(config):
             log.warning("no enabled sources in %s: the service has nothing to poll", config.path)
         asyncio.run(serve(config))
     finally:

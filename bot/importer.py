@@ -52,11 +52,6 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[SkippedFile] = field(default_factory=list)
 
-    @property
-    def files(self) -> int:
-        """How many files were looked at."""
-        return self.new + self.updated + self.unchanged + len(self.skipped)
-
     def add(self, outcome: str) -> None:
         """Count one stored item."""
         if outcome == UpsertOutcome.NEW:
@@ -150,7 +145,7 @@ def import_files(
     """Parse and store each file. A file that cannot be read or parsed is skipped with its reason.
 
     The counts are added to ``report`` when one is given (a poll's report), else to a new one.
-    ``workers``: parsing processes (default: one per spare core, for imports of at least
+    ``workers``: parsing processes (default: :func:`default_workers` for imports of at least
     PARALLEL_THRESHOLD files; 0 parses in this process).
     """
     report = report if report is not None else ImportReport()

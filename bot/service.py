@@ -199,11 +199,9 @@ class Poller:
     # --- the database side, in worker threads -------------------------------------------------
 
     def _state(self, source: SourceConfig) -> SourceState:
-        state = self.stores.get().source_state(source.name)
-        if state is None or state.kind != source.kind:
-            # A new source, or one whose kind changed: its old validators mean nothing now.
-            return SourceState(source.name, source.kind)
-        return state
+        return state_of(source, self.stores.get().source_state(source.name)) or SourceState(
+            source.name, source.kind
+        )
 
     def _save_state(self, state: SourceState) -> None:
         store = self.stores.get()
@@ -270,6 +268,12 @@ def describe(report: PollReport) -> str:
     if report.rejected:
         parts.append(f"拒收 {report.rejected}")
     return f"{report.source}: " + "，".join(parts)
+
+
+def state_of(source: SourceConfig, state: SourceState | None) -> SourceState | None:
+    """The recorded state that applies to ``source``: none when its kind changed since (a folder
+    turned into a feed keeps its name, but its old validators and history mean nothing now)."""
+    return state if state is not None and state.kind == source.kind else None
 
 
 def due_sources(config: Config) -> list[SourceConfig]:

@@ -18,7 +18,6 @@ TOPICS_HEADER = "共 {n} 个主题："
 TOPIC_LINE = "{name}：{description}"
 TOPIC_KEYWORDS = "    关键词：{keywords}"
 TOPIC_MATCHES = "    已收录相关内容 {n} 条"
-SOURCE_LABEL = "{name}"
 SOURCE_WITH_ORIGIN = "{name}（{origin}）"
 
 IMPORT_SUMMARY = "导入完成：新增 {new} 条，更新 {updated} 条，未变 {unchanged} 条，跳过 {skipped} 个文件。"

@@ -77,13 +77,8 @@ class Store(ItemsMixin, SourcesMixin):
         # both apply the same migration: the second finds nothing pending.
         if not migrations.pending(self.db):
             return
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction():  # each migration runs in a savepoint inside it
             migrations.apply(self.db)
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
 
     @classmethod
     def open_existing(cls, path: Path | str) -> Store | None:
