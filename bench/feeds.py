@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import platform
 import random
 import shutil
 import sqlite3
-import sys
 import tempfile
 import threading
 import time
@@ -56,6 +54,7 @@ from bench.feed_report import (
 from bench.feed_server import ENTRIES_PER_FEED, EntryMaker, FeedServer, FeedSet
 from bench.measure import database_bytes, percentile
 from bench.report import MIB
+from bench.runtime import log, peak_rss_kib, rss_kib, save_json
 from bot.config import Config, SourceConfig, parse_config
 from bot.service import Poller
 from bot.sources.feeds import parse_feed
@@ -63,29 +62,6 @@ from bot.sources.http import FetchPolicy, make_client
 from bot.store import Store
 
 CHANGE_FRACTION = 0.2  # of the polled feeds that have new entries at each cycle
-
-
-def log(message: str) -> None:
-    """Progress, with a timestamp, on stderr (stdout is kept for the figures)."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def rss_mib() -> float:
-    """This process' resident memory now (``VmRSS``), in MiB."""
-    return _status_kib("VmRSS") / 1024
-
-
-def peak_rss_mib() -> float:
-    """This process' peak resident memory so far (``VmHWM``), in MiB."""
-    return _status_kib("VmHWM") / 1024
-
-
-def _status_kib(key: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def open_fds() -> int:
@@ -152,7 +128,7 @@ async def timed_round(poller: Poller, label: str, sources: Sequence[SourceConfig
     seconds = time.perf_counter() - started
     outcome = Outcome()
     outcome.add(reports)
-    return Round(label, len(sources), seconds, outcome, rss_mib())
+    return Round(label, len(sources), seconds, outcome, rss_kib() / 1024)
 
 
 async def poll_all_feeds(feeds: FeedSet, config: Config, change: float) -> list[Round]:
@@ -185,7 +161,7 @@ async def memory_run(
     marks = {warmup, cycles} | set(range(every, cycles + 1, every))
 
     def record(cycle: int) -> None:
-        run.rss_by_cycle[cycle] = rss_mib()
+        run.rss_by_cycle[cycle] = rss_kib() / 1024
         run.fds_by_cycle[cycle] = open_fds()
         run.threads_by_cycle[cycle] = threading.active_count()
 
@@ -289,7 +265,7 @@ async def run(args: argparse.Namespace, feeds: FeedSet, server: FeedServer, tmp:
         ],
         "memory": None if memory is None else _memory_json(memory),
         "server": server.stats.snapshot(),
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_mib": peak_rss_kib() / 1024,
     }
 
 
@@ -362,9 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "flat_mib": FLAT_MIB,
             **figures,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        log(f"figures saved to {args.json}")
+        save_json(args.json, data)
     return 0
 
 

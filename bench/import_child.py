@@ -1,52 +1,29 @@
 """The measured import, run in a child process so that its peak memory is its own.
 
 ``python -m bench.import_child import DB FOLDER`` imports FOLDER into DB exactly as ``finews-bot
-import FOLDER`` does (``list(discover(...))`` then :func:`bot.importer.import_files`), and prints one
-JSON line: counts, wall time and peak RSS.
+import FOLDER`` does (:func:`bot.importer.discover` streamed into :func:`bot.importer.import_files`),
+and prints one JSON line: counts, wall time and peak RSS.
 
 ``python -m bench.import_child profile DB FOLDER LIMIT`` imports the first LIMIT files with the same
 steps as the importer, timing each phase (read, parse, tokenise, hash, SQL, commit) per post.
 
-Peak RSS is the child's ``VmHWM`` (/proc/self/status), not ``ru_maxrss``: on Linux ``ru_maxrss``
-survives ``execve``, so a child started by a large parent would report the parent's peak.
+Peak RSS is the child's own (see :func:`bench.runtime.peak_rss_kib`).
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.runtime import peak_rss_kib, rss_kib
 from bot.importer import BATCH_SIZE, count_files, discover, import_files
 from bot.sources.parse import parse_file
 from bot.store import Store
 from bot.textindex import index_entry
-
-
-def _status_kib(field: str) -> int | None:
-    """A memory field of /proc/self/status in KiB, or None where there is no /proc."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def peak_rss_kib() -> int:
-    """This process' peak resident set size in KiB (VmHWM; ru_maxrss where /proc is missing)."""
-    peak = _status_kib("VmHWM")
-    return peak if peak is not None else int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-
-
-def rss_kib() -> int:
-    """This process' current resident set size in KiB (0 where there is no /proc)."""
-    return _status_kib("VmRSS") or 0
 
 
 def run_import(db: Path, folder: Path) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from bench.report import (
     format_targets,
     size_label,
 )
+from bench.runtime import log, save_json
 from bench.synth import RARE_WORD, write_posts
 
 # What "latest" is timed with: a frequent word, the made-up rare word, one character, a long word,
@@ -50,11 +51,6 @@ QUERIES = (
 _DEFAULT_FILE_BYTES = 4 * 1024
 _DEFAULT_DB_BYTES = 16 * 1024
 _DISK_MARGIN = 1.3
-
-
-def log(message: str) -> None:
-    """Progress, with a timestamp, on stderr (stdout is kept for the figures)."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -211,9 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "targets": [{"name": t.name, "measured": t.measured, "status": t.status} for t in targets],
             "db_mib_note": f"1 MiB = {MIB} bytes",
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        log(f"figures saved to {args.json}")
+        save_json(args.json, data)
     return 0
 
 
