@@ -298,7 +298,7 @@ def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"sources": [poll_report_json(r) for r in reports]})
     else:
-        print_poll_reports(reports)
+        print_poll_reports(reports, config.timezone)
     return 0
 
 

@@ -165,13 +165,13 @@ def poll_report_json(report: PollReport) -> dict[str, Any]:
     }
 
 
-def print_poll_reports(reports: Sequence[PollReport]) -> None:
-    """One line per source: what it brought, or why it failed."""
+def print_poll_reports(reports: Sequence[PollReport], zone: tzinfo) -> None:
+    """One line per source: what it brought, or why it failed; times in the configured zone."""
     for report in reports:
         if report.error:
             print(texts.FETCH_ERROR.format(name=report.source, kind=report.kind, error=report.error))
             if report.next_attempt:
-                print(texts.FETCH_NEXT.format(when=f"{report.next_attempt:%Y-%m-%d %H:%M:%S %Z}"))
+                print(texts.FETCH_NEXT.format(when=_local(report.next_attempt.isoformat(), zone)))
             continue
         extra = ""
         if report.not_modified:
