@@ -23,42 +23,35 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from bot.bundled import bundled_path
+from bot.config_base import ConfigError, explain, format_duration, parse_duration
+from bot.config_digest import (
+    DigestConfig,
+    SubscriptionConfig,
+    parse_digest,
+    parse_subscriptions,
+    parse_topic,
+)
+from digests.model import Topic
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DigestConfig",
+    "FetchConfig",
+    "SourceConfig",
+    "SubscriptionConfig",
+    "Topic",
+    "format_duration",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+]
 
 DEFAULT_DATABASE = "data/finews.db"
 DEFAULT_DIGEST_DIR = "data/digests"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 SOURCE_KINDS = ("folder", "feed")
 DEFAULT_MAX_BYTES = 10_000_000
-
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
-
-class ConfigError(Exception):
-    """A configuration that cannot be used; the message is one line for the user."""
-
-
-def parse_duration(text: str) -> timedelta:
-    """``"5m"``, ``"1h30m"``, ``"2d"``, ``"45s"`` → a positive timedelta; ValueError otherwise."""
-    match = _DURATION.fullmatch(text.strip())
-    if not text.strip() or match is None:
-        raise ValueError(text)
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if duration <= timedelta(0):
-        raise ValueError(text)
-    return duration
-
-
-def format_duration(duration: timedelta) -> str:
-    """``timedelta(minutes=90)`` → ``"1h30m"``: the config's own notation."""
-    seconds = int(duration.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(parts) or "0s"
-
 
 # --- the raw shapes, as written in TOML (validated by msgspec) ---------------------------------
 
@@ -85,15 +78,9 @@ class _RawFetch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     proxy: str = ""
 
 
-class _RawTopic(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    keywords: list[str]
-    description: str = ""
-
-
-_TOP_LEVEL = ("database", "digest_dir", "timezone", "fetch", "sources", "topics")
+_TOP_LEVEL = ("database", "digest_dir", "timezone", "fetch", "sources", "topics", "digest", "subscriptions")
 _SOURCE_KEYS = tuple(_RawSource.__struct_fields__)
 _FETCH_KEYS = tuple(_RawFetch.__struct_fields__)
-_TOPIC_KEYS = tuple(_RawTopic.__struct_fields__)
 
 # --- the values the program uses ----------------------------------------------------------------
 
@@ -132,15 +119,6 @@ class FetchConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class TopicConfig:
-    """One ``[topics.NAME]`` table: an item is relevant when it contains any of the keywords."""
-
-    name: str
-    keywords: tuple[str, ...]
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration, with paths resolved and overrides applied."""
 
@@ -151,7 +129,9 @@ class Config:
     timezone: ZoneInfo
     fetch: FetchConfig = field(default_factory=FetchConfig)
     sources: tuple[SourceConfig, ...] = ()
-    topics: Mapping[str, TopicConfig] = field(default_factory=dict)
+    topics: Mapping[str, Topic] = field(default_factory=dict)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    subscriptions: tuple[SubscriptionConfig, ...] = ()
 
     @property
     def origin(self) -> str:
@@ -160,37 +140,6 @@ class Config:
 
 
 # --- loading ------------------------------------------------------------------------------------
-
-_TYPE_NAMES = {
-    "str": "a string",
-    "int": "an integer",
-    "bool": "true or false",
-    "array": "an array",
-    "object": "a table",
-    "float": "a number",
-}
-
-
-def _explain(error: msgspec.ValidationError, where: str, known: tuple[str, ...]) -> str:
-    """Turn msgspec's message into 'where.key: expected …', naming the allowed keys when useful."""
-    message = str(error)
-    path = ""
-    if " - at `$" in message:
-        message, _, at = message.partition(" - at `$")
-        path = at.rstrip("`")
-    location = where + path
-    unknown = re.fullmatch(r"Object contains unknown field `(.+)`", message)
-    if unknown:
-        return f"{location}: unknown key {unknown.group(1)!r} (expected one of: {', '.join(known)})"
-    missing = re.fullmatch(r"Object missing required field `(.+)`", message)
-    if missing:
-        return f"{location}: missing required key {missing.group(1)!r}"
-    wrong = re.fullmatch(r"Expected `(.+)`, got `(.+)`", message)
-    if wrong:
-        expected = _TYPE_NAMES.get(wrong.group(1), wrong.group(1))
-        got = _TYPE_NAMES.get(wrong.group(2), wrong.group(2))
-        return f"{location}: expected {expected}, got {got}"
-    return f"{location}: {message}"
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -203,7 +152,7 @@ def _source(raw: Any, index: int, base: Path, file: str) -> SourceConfig:
     try:
         source = msgspec.convert(raw, _RawSource)
     except msgspec.ValidationError as error:
-        raise ConfigError(f"{file}: {_explain(error, where, _SOURCE_KEYS)}") from None
+        raise ConfigError(f"{file}: {explain(error, where, _SOURCE_KEYS)}") from None
     if not source.name.strip():
         raise ConfigError(f"{file}: {where}.name: expected a non-empty name")
     if source.kind not in SOURCE_KINDS:
@@ -262,7 +211,7 @@ def _fetch(raw: Any, file: str) -> FetchConfig:
     try:
         fetch = msgspec.convert(raw, _RawFetch)
     except msgspec.ValidationError as error:
-        raise ConfigError(f"{file}: {_explain(error, 'fetch', _FETCH_KEYS)}") from None
+        raise ConfigError(f"{file}: {explain(error, 'fetch', _FETCH_KEYS)}") from None
     for key in ("timeout", "connect_timeout", "max_bytes"):
         if getattr(fetch, key) <= 0:
             raise ConfigError(f"{file}: fetch.{key}: expected a positive number")
@@ -277,18 +226,6 @@ def _fetch(raw: Any, file: str) -> FetchConfig:
         fetch.user_agent,
         fetch.proxy,
     )
-
-
-def _topic(name: str, raw: Any, file: str) -> TopicConfig:
-    where = f"topics.{name}"
-    try:
-        topic = msgspec.convert(raw, _RawTopic)
-    except msgspec.ValidationError as error:
-        raise ConfigError(f"{file}: {_explain(error, where, _TOPIC_KEYS)}") from None
-    keywords = tuple(dict.fromkeys(k.strip() for k in topic.keywords if k.strip()))
-    if not keywords:
-        raise ConfigError(f"{file}: {where}.keywords: expected at least one non-empty keyword")
-    return TopicConfig(name, keywords, topic.description)
 
 
 def _string(data: Mapping[str, Any], key: str, default: str, file: str) -> str:
@@ -345,9 +282,22 @@ def parse_config(
     raw_topics = data.get("topics", {})
     if not isinstance(raw_topics, dict):
         raise ConfigError(f"{file}: topics: expected tables like [topics.上市]")
-    topics = {name: _topic(name, raw, file) for name, raw in raw_topics.items()}
+    topics = {name: parse_topic(name, raw, file) for name, raw in raw_topics.items()}
+    digest = parse_digest(data.get("digest", {}), file)
+    subscriptions = parse_subscriptions(data.get("subscriptions", []), topics, file)
 
-    return Config(path.resolve(), embedded, database, digest_dir, timezone, fetch, sources, topics)
+    return Config(
+        path.resolve(),
+        embedded,
+        database,
+        digest_dir,
+        timezone,
+        fetch,
+        sources,
+        topics,
+        digest,
+        subscriptions,
+    )
 
 
 def find_config_file(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> tuple[Path, bool]:

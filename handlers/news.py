@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.config import TopicConfig
 from bot.store import SearchResult, Store
 from bot.textindex import CompiledQuery, compile_any, compile_query, snippet, split_query
+from digests.model import Topic
 
 MAX_LIMIT = 100
 # Longer arguments are cut: nobody types a 1,000-character keyword on purpose, and a phrase of
@@ -94,9 +94,7 @@ def latest(store: Store, words: Sequence[str], limit: int = 10) -> NewsReply:
     return NewsReply(query, result.total, _entries(result, folded), truncated=truncated)
 
 
-def topic(
-    store: Store, topics: Mapping[str, TopicConfig], name: str, limit: int = 10
-) -> NewsReply | UnknownTopic:
+def topic(store: Store, topics: Mapping[str, Topic], name: str, limit: int = 10) -> NewsReply | UnknownTopic:
     """The newest items matching any keyword of the topic ``name``."""
     name = name.strip()
     config = topics.get(name)
@@ -108,7 +106,7 @@ def topic(
     return NewsReply(name, result.total, _entries(result, folded), topic=name, keywords=config.keywords)
 
 
-def _unknown_topic(store: Store, topics: Mapping[str, TopicConfig], name: str, limit: int) -> UnknownTopic:
+def _unknown_topic(store: Store, topics: Mapping[str, Topic], name: str, limit: int) -> UnknownTopic:
     names = list(topics)
     suggestions = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
     # A name that shares a character with a topic name (上市公司 ~ 上市) is a likely neighbour too.

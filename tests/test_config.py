@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -167,6 +167,38 @@ def test_an_empty_file_is_valid(tmp_path: Path) -> None:
         ),
         ("[topics.上市]\nkeywords = []\n", 'a Chinese name must be quoted in TOML, e.g. [topics."上市"]'),
         ("database = \n", "c.toml: invalid TOML: "),
+        (
+            '[topics."上市"]\nkeywords = ["上市"]\nnot_in = "线上市场"\n',
+            "c.toml: topics.上市.not_in: expected an array",
+        ),
+        (
+            '[topics."上市"]\nkeywords = ["上市"]\nweights = { IPO = 2 }\n',
+            "c.toml: topics.上市.weights: 'IPO' is not one of the topic's keywords",
+        ),
+        ("[digest]\ntop = 0\n", "c.toml: digest.top: expected 1 to 50 entries per topic, got 0"),
+        ("[digest]\ngrace = 'later'\n", 'c.toml: digest.grace: expected a duration like "6h"'),
+        ("[digest]\nsend_emtpy = true\n", "c.toml: digest: unknown key 'send_emtpy' (expected one of: top,"),
+        (
+            '[[subscriptions]]\nchat = "-100"\ntime = "25:61"\n',
+            'subscriptions[0].time: expected HH:MM like "08:30"',
+        ),
+        (
+            '[[subscriptions]]\nchat = "-100"\ndays = "sundays"\n',
+            "subscriptions[0].days: expected one of daily,",
+        ),
+        (
+            '[[subscriptions]]\nchat = "ops"\n',
+            "subscriptions[0].chat: expected a Telegram chat id (a number)",
+        ),
+        ('[[subscriptions]]\ntime = "08:00"\n', "subscriptions[0]: missing required key 'chat'"),
+        (
+            '[[subscriptions]]\nchat = 5\n[[subscriptions]]\nchat = "5"\n',
+            "subscriptions[1].chat: 5 is subscribed",
+        ),
+        (
+            '[[subscriptions]]\nchat = "-1"\ntopics = ["股票"]\n',
+            "subscriptions[0].topics: unknown topic '股票' (topics: none configured)",
+        ),
     ],
 )
 def test_mistakes_are_named_by_file_and_key(tmp_path: Path, text: str, message: str) -> None:
@@ -209,14 +241,33 @@ def test_bad_durations(text: str) -> None:
 
 
 def test_the_example_config_documents_every_key() -> None:
-    from bot.config import _FETCH_KEYS, _SOURCE_KEYS, _TOP_LEVEL, _TOPIC_KEYS
+    from bot.config import _FETCH_KEYS, _SOURCE_KEYS, _TOP_LEVEL
+    from bot.config_digest import DIGEST_KEYS, SUBSCRIPTION_KEYS, TOPIC_KEYS
 
     example = (REPO / "config.example.toml").read_text(encoding="utf-8")
     for key in _TOP_LEVEL:
-        assert any(f"\n{form}" in example for form in (f"{key} = ", f"[[{key}]]", f"[{key}.", f"[{key}]")), (
-            key
-        )
-    for key in _FETCH_KEYS:
-        assert f"\n{key} = " in example, f"fetch.{key} is not in config.example.toml"
-    for key in (*_SOURCE_KEYS, *_TOPIC_KEYS):
+        forms = (f"{key} = ", f"[[{key}]]", f"# [[{key}]]", f"[{key}.", f"[{key}]")
+        assert any(f"\n{form}" in example for form in forms), key
+    for key in (*_FETCH_KEYS, *DIGEST_KEYS):
+        assert f"\n{key} = " in example, f"{key} is not in config.example.toml"
+    for key in (*_SOURCE_KEYS, *TOPIC_KEYS, *SUBSCRIPTION_KEYS):
         assert f"\n#   {key} " in example, f"{key} is not explained in config.example.toml"
+
+
+def test_digest_settings_and_subscriptions(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "c.toml",
+        '[topics."上市"]\nkeywords = ["上市", "IPO"]\nnot_in = ["线上市场"]\nweights = { IPO = 2 }\n'
+        '[digest]\ntop = 3\nsend_empty = false\ngrace = "2h"\npriority = { "人民银行" = 3 }\n'
+        '[[subscriptions]]\nchat = -1001\ntopics = ["上市"]\ntime = "7:05"\ndays = "weekdays"\n'
+        '[[subscriptions]]\nchat = "console"\n',
+    )
+    config = load_config(str(path), environ={}, cwd=tmp_path)
+    topic = config.topics["上市"]
+    assert topic.not_in == ("线上市场",) and topic.weight("IPO") == 2 and topic.weight("上市") == 1
+    assert config.digest.top == 3 and not config.digest.send_empty
+    assert config.digest.grace == timedelta(hours=2) and config.digest.priority == {"人民银行": 3}
+    group, console = config.subscriptions
+    assert group.chat == "-1001" and group.topics == ("上市",) and group.days == "weekdays"
+    assert group.time == time(7, 5)
+    assert console.chat == "console" and console.topics == () and console.time == time(8, 30)
