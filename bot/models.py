@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 
 
@@ -79,3 +79,58 @@ class SeenFile:
     path: str
     size: int
     mtime_ns: int
+
+
+class Channel(StrEnum):
+    """Where a chat lives: the outbox keeps one queue per channel."""
+
+    TELEGRAM = "telegram"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A chat that receives the digest of the previous day at ``time`` (configured time zone)."""
+
+    id: int
+    channel: Channel
+    chat: str
+    topics: tuple[str, ...]  # empty: every topic
+    time: time
+    days: str  # "daily" or "weekdays"
+    title: str = ""
+    origin: str = "chat"  # "config" (declared in the config file) or "chat" (/subscribe)
+    paused: str = ""  # why delivery is paused (the bot was removed from the group), or ""
+    created: datetime | None = None  # UTC
+
+    @property
+    def label(self) -> str:
+        """How the chat is named in logs and files: its title, else its id."""
+        return self.title or self.chat
+
+
+class OutboxStatus(StrEnum):
+    """Where a message stands: waiting, delivered (with the platform's id), or given up."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One message to send, as kept in the outbox until the platform has it."""
+
+    id: int
+    delivery_id: int | None
+    channel: Channel
+    chat: str
+    part: int
+    parts: int
+    body: str
+    format: str  # "html" or "text"
+    status: OutboxStatus
+    attempts: int = 0
+    error: str = ""
+    next_attempt: datetime | None = None
+    message_id: str = ""

@@ -56,3 +56,14 @@ FETCH_NEXT = "  下次尝试：{when}"
 ALREADY_RUNNING = "另一个 finews-bot run 正在使用数据库 {database}（进程 {pid}），本次不启动。"
 
 ERROR_PREFIX = "finews-bot: "
+
+DIGEST_BAD_DATE = "日期格式不对：{value!r}；请用 YYYY-MM-DD（如 2026-11-20），或 today、yesterday、latest。"
+DIGEST_UNKNOWN_TOPIC = "没有名为 {names} 的主题。可用主题：{available}"
+DIGEST_FILE = "已写入 {path}"
+DIGEST_NO_SUBSCRIPTIONS = (
+    '没有订阅：在配置文件中添加 [[subscriptions]]（chat = "console" 或群组 ID），或在群里发送 /subscribe。'
+)
+DIGEST_ALREADY = "{chat}：{day} 的日报已处理过（{status}），不重复发送。"
+DIGEST_QUEUED = "{chat}：{day} 的日报已排队，共 {parts} 条消息。"
+DIGEST_SENT = "发送完成：已发送 {sent} 条，失败 {failed} 条，等待中 {waiting} 条。"
+DIGEST_WAITING_TELEGRAM = "有 {n} 条 Telegram 消息等待发送：它们由 finews-bot run（配置了机器人令牌时）发出。"

@@ -2,7 +2,9 @@
 
 ``Store`` opens the database (WAL, migrations applied) and offers the methods of each part:
 :mod:`bot.store.items` (items and their search index), :mod:`bot.store.sources` (per-source
-polling state and seen files). The schema lives in :mod:`bot.store.migrations`.
+polling state and seen files), :mod:`bot.store.delivery` (subscriptions, deliveries, the outbox),
+:mod:`bot.store.topics` (topics edited from chat, the audit log). The schema lives in
+:mod:`bot.store.migrations`.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ from pathlib import Path
 import sqlite_utils
 
 from bot.models import SeenFile
+from bot.store.delivery import Delivery, DeliveryMixin, DeliveryStatus, OutgoingMessage
 from bot.store.items import ItemsMixin, SearchResult, SourceCount, StoredItem, UpsertOutcome
 from bot.store.migrations import migrations
 from bot.store.sources import SourcesMixin, SourceState
+from bot.store.topics import AuditEntry, TopicsMixin
 
 __all__ = [
+    "AuditEntry",
+    "Delivery",
+    "DeliveryStatus",
+    "OutgoingMessage",
     "SearchResult",
     "SeenFile",
     "SourceCount",
@@ -31,7 +39,7 @@ __all__ = [
 ]
 
 
-class Store(ItemsMixin, SourcesMixin):
+class Store(ItemsMixin, SourcesMixin, DeliveryMixin, TopicsMixin):
     """All reads and writes of the database. Open one per thread (SQLite connections are not shared)."""
 
     def __init__(self, path: Path | str, *, check_same_thread: bool = True) -> None:

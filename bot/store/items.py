@@ -286,6 +286,18 @@ class ItemsMixin:
         ).fetchall()
         return [_row_to_stored(r) for r in rows]
 
+    def published_between(self, start: datetime, end: datetime) -> list[Item]:
+        """Items published in [start, end), oldest first: a digest's day."""
+        # seq follows publication time; a pile-up of more than four items in one second spills a
+        # little past its second, so look a minute further and check the times themselves.
+        low = int(start.timestamp()) * _SEQ_PER_SECOND
+        high = (int(end.timestamp()) + 60) * _SEQ_PER_SECOND
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM items WHERE seq >= ? AND seq < ? ORDER BY seq", (low, high)
+        ).fetchall()
+        items = (_row_to_stored(r).item for r in rows)
+        return [item for item in items if start <= item.published < end]
+
     def all_items(self) -> Iterator[StoredItem]:
         """Every stored item, newest first (for checks and exports)."""
         for row in self._conn.execute(f"SELECT {_COLUMNS} FROM items ORDER BY seq DESC"):

@@ -87,3 +87,95 @@ def m002_source_state(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m003_digests(db: sqlite_utils.Database) -> None:
+    """Subscriptions, digest deliveries and the outbox of messages to send."""
+    db.execute(
+        """
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,        -- telegram | console
+            chat TEXT NOT NULL,           -- the channel's chat id
+            title TEXT NOT NULL DEFAULT '',
+            topics TEXT NOT NULL,         -- JSON array of topic names; [] = every topic
+            time TEXT NOT NULL,           -- HH:MM in the configured time zone
+            days TEXT NOT NULL,           -- daily | weekdays
+            origin TEXT NOT NULL,         -- config | chat
+            paused TEXT NOT NULL DEFAULT '',   -- why delivery is paused (bot removed), or ''
+            created TEXT NOT NULL,        -- UTC, ISO 8601
+            updated TEXT NOT NULL,
+            UNIQUE (channel, chat)
+        )
+        """
+    )
+    # One row per (subscription, day): its existence is what makes a digest go out exactly once.
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            subscription_id INTEGER NOT NULL,
+            day TEXT NOT NULL,            -- the calendar day the digest covers (YYYY-MM-DD)
+            due TEXT NOT NULL,            -- when it fell due, UTC
+            status TEXT NOT NULL,         -- sending | sent | silent | missed | failed
+            stories INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            finished TEXT,
+            UNIQUE (subscription_id, day)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,       -- sending order
+            delivery_id INTEGER,          -- the digest it belongs to, or NULL
+            channel TEXT NOT NULL,
+            chat TEXT NOT NULL,
+            part INTEGER NOT NULL,        -- 1-based within the delivery
+            parts INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            format TEXT NOT NULL,         -- html | text
+            status TEXT NOT NULL,         -- pending | sent | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            next_attempt TEXT,            -- UTC; NULL = now
+            message_id TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            sent TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_pending ON outbox(status, channel) WHERE status = 'pending'")
+    db.execute("CREATE INDEX outbox_delivery ON outbox(delivery_id)")
+
+
+@migrations()
+def m004_topic_edits(db: sqlite_utils.Database) -> None:
+    """Topics edited from chat, and the audit trail of every change."""
+    db.execute(
+        """
+        CREATE TABLE topic_edits (
+            name TEXT PRIMARY KEY,
+            definition TEXT,              -- the whole topic as JSON; NULL: the topic is deleted
+            updated TEXT NOT NULL,
+            updated_by TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,             -- UTC, ISO 8601
+            user_id TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            chat TEXT NOT NULL,
+            action TEXT NOT NULL,         -- e.g. add_keyword, delete_topic, set_time
+            target TEXT NOT NULL,         -- the topic or the subscription changed
+            before TEXT NOT NULL,         -- JSON
+            after TEXT NOT NULL           -- JSON
+        )
+        """
+    )
