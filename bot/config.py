@@ -25,21 +25,25 @@ import msgspec
 from bot.bundled import bundled_path
 from bot.config_base import ConfigError, explain, format_duration, parse_duration
 from bot.config_digest import (
+    CONSOLE,
     DigestConfig,
     SubscriptionConfig,
     parse_digest,
     parse_subscriptions,
     parse_topic,
 )
+from bot.config_telegram import TelegramConfig, parse_telegram
 from digests.model import Topic
 
 __all__ = [
+    "CONSOLE",
     "Config",
     "ConfigError",
     "DigestConfig",
     "FetchConfig",
     "SourceConfig",
     "SubscriptionConfig",
+    "TelegramConfig",
     "Topic",
     "format_duration",
     "load_config",
@@ -78,7 +82,17 @@ class _RawFetch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     proxy: str = ""
 
 
-_TOP_LEVEL = ("database", "digest_dir", "timezone", "fetch", "sources", "topics", "digest", "subscriptions")
+_TOP_LEVEL = (
+    "database",
+    "digest_dir",
+    "timezone",
+    "fetch",
+    "sources",
+    "topics",
+    "digest",
+    "subscriptions",
+    "telegram",
+)
 _SOURCE_KEYS = tuple(_RawSource.__struct_fields__)
 _FETCH_KEYS = tuple(_RawFetch.__struct_fields__)
 
@@ -132,6 +146,7 @@ class Config:
     topics: Mapping[str, Topic] = field(default_factory=dict)
     digest: DigestConfig = field(default_factory=DigestConfig)
     subscriptions: tuple[SubscriptionConfig, ...] = ()
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
 
     @property
     def origin(self) -> str:
@@ -285,6 +300,7 @@ def parse_config(
     topics = {name: parse_topic(name, raw, file) for name, raw in raw_topics.items()}
     digest = parse_digest(data.get("digest", {}), file)
     subscriptions = parse_subscriptions(data.get("subscriptions", []), topics, file)
+    telegram = parse_telegram(data.get("telegram", {}), file, env)
 
     return Config(
         path.resolve(),
@@ -297,6 +313,7 @@ def parse_config(
         topics,
         digest,
         subscriptions,
+        telegram,
     )
 
 

@@ -195,6 +195,9 @@ def test_an_empty_file_is_valid(tmp_path: Path) -> None:
             '[[subscriptions]]\nchat = 5\n[[subscriptions]]\nchat = "5"\n',
             "subscriptions[1].chat: 5 is subscribed",
         ),
+        ("[telegram]\nadmins = ['me']\n", "c.toml: telegram.admins[0]: expected an integer, got a string"),
+        ("[telegram]\ntoken = 'x'\n", "c.toml: telegram: unknown key 'token' (expected one of: token_env,"),
+        ("[telegram]\napi_url = 'localhost'\n", "c.toml: telegram.api_url: expected an http(s) URL"),
         (
             '[[subscriptions]]\nchat = "-1"\ntopics = ["股票"]\n',
             "subscriptions[0].topics: unknown topic '股票' (topics: none configured)",
@@ -243,13 +246,14 @@ def test_bad_durations(text: str) -> None:
 def test_the_example_config_documents_every_key() -> None:
     from bot.config import _FETCH_KEYS, _SOURCE_KEYS, _TOP_LEVEL
     from bot.config_digest import DIGEST_KEYS, SUBSCRIPTION_KEYS, TOPIC_KEYS
+    from bot.config_telegram import TELEGRAM_KEYS
 
     example = (REPO / "config.example.toml").read_text(encoding="utf-8")
     for key in _TOP_LEVEL:
         forms = (f"{key} = ", f"[[{key}]]", f"# [[{key}]]", f"[{key}.", f"[{key}]")
         assert any(f"\n{form}" in example for form in forms), key
-    for key in (*_FETCH_KEYS, *DIGEST_KEYS):
-        assert f"\n{key} = " in example, f"{key} is not in config.example.toml"
+    for key in (*_FETCH_KEYS, *DIGEST_KEYS, *TELEGRAM_KEYS):
+        assert f"\n{key} = " in example or f"\n# {key} = " in example, f"{key} is not in config.example.toml"
     for key in (*_SOURCE_KEYS, *TOPIC_KEYS, *SUBSCRIPTION_KEYS):
         assert f"\n#   {key} " in example, f"{key} is not explained in config.example.toml"
 
@@ -271,3 +275,14 @@ def test_digest_settings_and_subscriptions(tmp_path: Path) -> None:
     assert group.chat == "-1001" and group.topics == ("上市",) and group.days == "weekdays"
     assert group.time == time(7, 5)
     assert console.chat == "console" and console.topics == () and console.time == time(8, 30)
+
+
+def test_telegram_token_and_api_url_come_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", '[telegram]\ntoken_env = "MY_TOKEN"\nadmins = [42]\n')
+    env = {"MY_TOKEN": "123:secret", "FINEWS_TELEGRAM_API_URL": "http://127.0.0.1:9/bot"}
+    telegram = load_config(str(path), environ=env, cwd=tmp_path).telegram
+    assert telegram.token == "123:secret" and telegram.admins == {"42"}
+    assert telegram.api_url == "http://127.0.0.1:9/bot"
+    assert telegram.file_url == "http://127.0.0.1:9/file/bot"
+    assert "secret" not in repr(telegram)
+    assert load_config(str(path), environ={}, cwd=tmp_path).telegram.token is None
