@@ -1,0 +1,245 @@
+"""A digest made ready to show: cleaned text, local times, outlet summaries, safe links.
+
+Every output format (:mod:`digests.render_telegram`, :mod:`digests.render`) starts from the same
+:class:`DigestView`, so they agree on what a reader sees and differ only in markup. Nothing here
+escapes: each format escapes for its own syntax.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from digests import texts
+from digests.model import Digest, Entry, SnippetPart, TopicSection
+
+# Names from configuration (topics, outlets, the chat's title) are short in practice; the cap only
+# keeps a pathological one from crowding an entry out of a 4096-unit Telegram message.
+NAME_LIMIT = 200
+# Longer "URLs" are tracking junk or attacks; they are shown without a link, like a bad scheme.
+URL_LIMIT = 2048
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# C0 and C1 controls: terminal escapes in console output, rejected or invisible in Telegram.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """One story as shown: numbered within its section, every string cleaned."""
+
+    number: int
+    title: str
+    url: str | None  # an http(s) URL fit to link, or None
+    outlets: str  # "株洲日报、湖南日报等 3 家"
+    time: str  # "08:30", or with the date when the story is from another day
+    published: datetime  # in the digest's time zone
+    snippet: tuple[SnippetPart, ...]  # cleaned, adjacent parts of one kind merged, no empty parts
+
+    @property
+    def meta(self) -> str:
+        """Outlets and time on one line."""
+        return texts.META_SEPARATOR.join(part for part in (self.outlets, self.time) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class SectionView:
+    """A topic's part of the digest as shown."""
+
+    name: str
+    description: str
+    total: int
+    more: int
+    entries: tuple[EntryView, ...]
+
+    @property
+    def heading(self) -> str:
+        """The section's heading text with its story count: "【财政】12 条"."""
+        return texts.SECTION_HEADING.format(name=self.name, n=self.total)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestView:
+    """The whole digest as shown."""
+
+    title: str  # "金融要闻 2026-11-20", the page's <title>
+    heading: str  # "金融要闻 2026-11-20 星期五", with the label when there is one
+    summary: str  # the counts line, or the "今日无相关新闻" line
+    sections: tuple[SectionView, ...]
+
+
+def utf16_len(text: str) -> int:
+    """The length of ``text`` as Telegram counts it: UTF-16 code units (an emoji may count 2)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def clean(text: str) -> str:
+    """One line of readable text: controls and line breaks become spaces, runs of space collapse.
+
+    Lone surrogates (possible in a Python str, invalid in UTF-8 and UTF-16) become U+FFFD so that
+    every format can be encoded.
+    """
+    text = _LONE_SURROGATE.sub("\ufffd", text)
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def cap(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with "…" when it is longer."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + texts.ELLIPSIS
+
+
+def clean_snippet(parts: tuple[SnippetPart, ...]) -> tuple[SnippetPart, ...]:
+    """The snippet cleaned as one line; a highlight never starts or ends with a space.
+
+    Spaces are moved out of highlights so that Markdown emphasis (``**word**``) stays valid.
+    """
+    pieces: list[SnippetPart] = []
+    for part in parts:
+        text = _SPACES.sub(" ", _CONTROL.sub(" ", _LONE_SURROGATE.sub("\ufffd", part.text)))
+        if part.hit:
+            core = text.strip(" ")
+            if core:
+                lead = text[: len(text) - len(text.lstrip(" "))]
+                trail = text[len(text.rstrip(" ")) :]
+                pieces += [SnippetPart(lead), SnippetPart(core, True), SnippetPart(trail)]
+                continue
+        pieces.append(SnippetPart(text))
+    merged: list[SnippetPart] = []
+    for piece in pieces:
+        text = piece.text
+        if merged and merged[-1].text.endswith(" "):
+            text = text.lstrip(" ")  # a space run split across parts collapses too
+        if not text:
+            continue
+        if merged and merged[-1].hit == piece.hit:
+            merged[-1] = SnippetPart(merged[-1].text + text, piece.hit)
+        else:
+            merged.append(SnippetPart(text, piece.hit))
+    if merged and not merged[0].hit:
+        merged[0] = SnippetPart(merged[0].text.lstrip(" "))
+    if merged and not merged[-1].hit:
+        merged[-1] = SnippetPart(merged[-1].text.rstrip(" "))
+    return tuple(part for part in merged if part.text)
+
+
+def shorten_snippet(parts: tuple[SnippetPart, ...], keep: int) -> tuple[SnippetPart, ...]:
+    """The first ``keep`` characters of a snippet, highlights kept, "…" added when cut."""
+    if sum(len(part.text) for part in parts) <= keep:
+        return parts
+    kept: list[SnippetPart] = []
+    for part in parts:
+        if keep <= 0:
+            break
+        kept.append(SnippetPart(part.text[:keep], part.hit))
+        keep -= len(part.text)
+    return (*kept, SnippetPart(texts.ELLIPSIS))
+
+
+def shorten_title(title: str, keep: int) -> str:
+    """The first ``keep`` characters of a title, "…" added when cut."""
+    if len(title) <= keep:
+        return title
+    return title[:keep].rstrip() + texts.ELLIPSIS
+
+
+def safe_url(url: str) -> str | None:
+    """``url`` when it is an absolute http(s) URL fit to link; None for anything else.
+
+    Only the scheme decides safety (javascript:, data: and relative URLs are refused); whitespace
+    and controls are refused because Telegram and Markdown would cut the link at them.
+    """
+    if not url or len(url) > URL_LIMIT or _SPACES.search(url) or _CONTROL.search(url):
+        return None
+    if _LONE_SURROGATE.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def outlet_summary(entry: Entry) -> str:
+    """The outlets of a story: every name when few, else "株洲日报、湖南日报等 3 家"."""
+    names = list(dict.fromkeys(cap(clean(name), NAME_LIMIT) for name in entry.sources))
+    names = [name for name in names if name]
+    if len(names) <= texts.OUTLETS_SHOWN:
+        return texts.OUTLET_SEPARATOR.join(names)
+    shown = texts.OUTLET_SEPARATOR.join(names[: texts.OUTLETS_SHOWN])
+    return texts.OUTLETS_MANY.format(names=shown, n=len(names))
+
+
+def local_time(published: datetime, zone: ZoneInfo) -> datetime:
+    """``published`` in the digest's zone; a naive time is taken to be in that zone already."""
+    if published.tzinfo is None:
+        return published.replace(tzinfo=zone)
+    return published.astimezone(zone)
+
+
+def time_label(local: datetime, day: date) -> str:
+    """ "08:30" on the digest's day; "11月19日 23:50" for a story from another day."""
+    clock = local.strftime("%H:%M")
+    if local.date() == day:
+        return clock
+    return texts.OTHER_DAY_TIME.format(month=local.month, day=local.day, time=clock)
+
+
+def entry_view(entry: Entry, number: int, zone: ZoneInfo, day: date) -> EntryView:
+    """One entry made ready to show."""
+    local = local_time(entry.published, zone)
+    return EntryView(
+        number=number,
+        title=clean(entry.title) or texts.UNTITLED,
+        url=safe_url(entry.url),
+        outlets=outlet_summary(entry),
+        time=time_label(local, day),
+        published=local,
+        snippet=clean_snippet(entry.snippet),
+    )
+
+
+def section_view(section: TopicSection, zone: ZoneInfo, day: date) -> SectionView:
+    """One topic's section made ready to show."""
+    return SectionView(
+        name=cap(clean(section.name), NAME_LIMIT),
+        description=clean(section.description),
+        total=section.total,
+        more=max(section.more, 0),
+        entries=tuple(
+            entry_view(entry, number, zone, day) for number, entry in enumerate(section.entries, 1)
+        ),
+    )
+
+
+def digest_view(digest: Digest) -> DigestView:
+    """The digest made ready to show, for every format alike.
+
+    Raises :class:`zoneinfo.ZoneInfoNotFoundError` when ``digest.timezone`` is not an IANA name;
+    configuration is validated before a digest is built, so this is a programming error.
+    """
+    zone = ZoneInfo(digest.timezone)
+    iso = digest.day.isoformat()
+    dated = texts.DATE_LINE.format(day=iso, weekday=texts.WEEKDAYS[digest.day.weekday()])
+    label = cap(clean(digest.label), NAME_LIMIT)
+    if label:
+        title = texts.TITLE_LABEL.format(day=iso, label=label)
+        heading = texts.TITLE_LABEL.format(day=dated, label=label)
+    else:
+        title = texts.TITLE.format(day=iso)
+        heading = texts.TITLE.format(day=dated)
+    if digest.empty:
+        summary = texts.EMPTY.format(considered=digest.items_considered)
+    else:
+        summary = texts.COUNTS.format(
+            stories=digest.stories, topics=len(digest.sections), considered=digest.items_considered
+        )
+    sections = tuple(section_view(section, zone, digest.day) for section in digest.sections)
+    return DigestView(title=title, heading=heading, summary=summary, sections=sections)
