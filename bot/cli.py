@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot import health, texts
+from bot import console, health, texts, topics_export
 from bot.cli_output import (
     poll_report_json,
     print_import_report,
@@ -86,10 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     topics = commands.add_parser("topics", help="the configured topics and their keywords")
     topics.add_argument("--json", action="store_true", help="print JSON")
+    topics.add_argument(
+        "--export",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="write the effective topics (config file + chat edits) as TOML to PATH (default: stdout)",
+    )
 
     fetch = commands.add_parser("fetch", help="poll the configured sources once and report per source")
     fetch.add_argument("names", nargs="*", metavar="NAME", help="only these sources (default: all enabled)")
     fetch.add_argument("--json", action="store_true", help="print JSON")
+
+    console.add_parser(commands)
 
     commands.add_parser("run", help="the service: poll every source on its schedule until stopped")
 
@@ -184,7 +193,9 @@ def cmd_topic(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_topics(config: Config, args: argparse.Namespace) -> int:
-    """The configured topics, with how many stored items match each."""
+    """The configured topics, with how many stored items match each; or --export them as TOML."""
+    if args.export is not None:
+        return topics_export.cmd_export(config, args.export)
     counts: dict[str, int | None] = {name: None for name in config.topics}
     store = Store.open_existing(config.database)
     if store is not None:
@@ -333,6 +344,7 @@ COMMANDS = {
     "topic": cmd_topic,
     "topics": cmd_topics,
     "status": cmd_status,
+    "chat": console.cmd_chat,
 }
 
 

@@ -2,6 +2,14 @@
 
 Handlers know no transport: they take plain arguments and return structured replies that the
 console, the CLI's JSON and the chat adapters render each in their own way.
+
+``topic`` applies a topic's full rules, as the digests do (:class:`digests.rules.TopicMatcher`):
+keywords, ``not_in`` contexts, ``exclude`` and ``require`` words, source lists. The index finds
+the candidates (items containing any keyword), newest first; a topic with nothing but keywords is
+answered by the index alone, otherwise each candidate is checked against the rules. Its total is
+exact when there are at most :data:`EXACT_COUNT_LIMIT` candidates (all are checked); beyond that
+only the newest ones are, at least that many and as many as the page asked for needs, and the
+total is a lower bound (``NewsReply.exact`` is False: "至少 N 条").
 """
 
 from __future__ import annotations
@@ -14,11 +22,19 @@ from datetime import datetime
 from bot.store import SearchResult, Store
 from bot.textindex import CompiledQuery, compile_any, compile_query, snippet, split_query
 from digests.model import Topic
+from digests.rules import TopicMatcher
 
 MAX_LIMIT = 100
 # Longer arguments are cut: nobody types a 1,000-character keyword on purpose, and a phrase of
 # hundreds of bigrams only makes the query slower.
 MAX_QUERY_CHARS = 200
+# A topic with rules beyond its keywords checks every candidate when there are at most this many
+# (a few seconds' work at worst on the 2-core target machine); past it the total is a lower bound.
+EXACT_COUNT_LIMIT = 5000
+# Candidates are read in batches that double up to this size: small first, since a page of ten is
+# usually filled by the first few dozen candidates.
+_FIRST_BATCH = 100
+_MAX_BATCH = 2000
 
 
 class QueryError(ValueError):
@@ -49,6 +65,7 @@ class NewsReply:
     topic: str | None = None
     keywords: tuple[str, ...] = ()
     truncated: bool = False  # the query was cut to MAX_QUERY_CHARS
+    exact: bool = True  # False: ``total`` is a lower bound (a topic with many candidates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +97,8 @@ def _entries(result: SearchResult, words: Sequence[str]) -> list[NewsEntry]:
     return entries
 
 
-def latest(store: Store, words: Sequence[str], limit: int = 10) -> NewsReply:
-    """The newest items containing every word (exact substring, normalised)."""
+def latest(store: Store, words: Sequence[str], limit: int = 10, *, offset: int = 0) -> NewsReply:
+    """The newest items containing every word (exact substring, normalised), after ``offset``."""
     query = " ".join(words).strip()
     truncated = len(query) > MAX_QUERY_CHARS
     query = query[:MAX_QUERY_CHARS]
@@ -89,21 +106,69 @@ def latest(store: Store, words: Sequence[str], limit: int = 10) -> NewsReply:
         compiled = compile_query(query)
     except ValueError:
         raise QueryError("empty query") from None
-    result = store.search([compiled], limit=_clamp(limit))
+    result = store.search([compiled], limit=_clamp(limit), offset=max(0, offset))
     folded = [w.word for w in compiled.words]
     return NewsReply(query, result.total, _entries(result, folded), truncated=truncated)
 
 
-def topic(store: Store, topics: Mapping[str, Topic], name: str, limit: int = 10) -> NewsReply | UnknownTopic:
-    """The newest items matching any keyword of the topic ``name``."""
+def topic(
+    store: Store, topics: Mapping[str, Topic], name: str, limit: int = 10, *, offset: int = 0
+) -> NewsReply | UnknownTopic:
+    """The newest items matching the topic ``name`` (all of its rules), after ``offset``.
+
+    ``topics`` are the effective topics (config file + chat edits). See the module docstring for
+    how the total is counted.
+    """
     name = name.strip()
     config = topics.get(name)
     if config is None:
         return _unknown_topic(store, topics, name, limit)
     queries: list[CompiledQuery] = compile_any(config.keywords)
-    result = store.search(queries, limit=_clamp(limit))
     folded = [w.word for q in queries for w in q.words]
-    return NewsReply(name, result.total, _entries(result, folded), topic=name, keywords=config.keywords)
+    limit, offset = _clamp(limit), max(0, offset)
+    if not _has_rules(config):
+        # Keywords alone: an item matches exactly when the index finds one of them.
+        result = store.search(queries, limit=limit, offset=offset)
+        exact = True
+    else:
+        result, exact = _verified(store, config, queries, limit, offset)
+    return NewsReply(
+        name, result.total, _entries(result, folded), topic=name, keywords=config.keywords, exact=exact
+    )
+
+
+def _has_rules(topic: Topic) -> bool:
+    """Whether the topic narrows its keyword matches (contexts, exclude/require words, sources)."""
+    return bool(topic.not_in or topic.exclude or topic.require or topic.sources or topic.exclude_sources)
+
+
+def _verified(
+    store: Store, topic: Topic, queries: list[CompiledQuery], limit: int, offset: int
+) -> tuple[SearchResult, bool]:
+    """Candidates from the index, newest first, checked against the topic's rules.
+
+    Returns the page and whether its total is exact (every candidate checked).
+    """
+    matcher = TopicMatcher([topic])
+    candidates = store.count_matches(queries)
+    page = []
+    found = scanned = 0
+    batch = _FIRST_BATCH
+    while scanned < candidates:
+        if found >= offset + limit and scanned >= EXACT_COUNT_LIMIT:
+            break  # the page is full and the counting budget spent: the total is a lower bound
+        stored_items = store.page(queries, limit=batch, offset=scanned)
+        if not stored_items:
+            scanned = candidates  # items deleted since the count: every one left was checked
+            break
+        for stored in stored_items:
+            if matcher.match(stored.item):
+                if offset <= found < offset + limit:
+                    page.append(stored)
+                found += 1
+        scanned += len(stored_items)
+        batch = min(batch * 2, _MAX_BATCH)
+    return SearchResult(found, page), scanned >= candidates
 
 
 def _unknown_topic(store: Store, topics: Mapping[str, Topic], name: str, limit: int) -> UnknownTopic:

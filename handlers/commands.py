@@ -1,0 +1,154 @@
+"""THE command table, and :func:`dispatch`, the one entry point of every adapter.
+
+:data:`COMMANDS` drives /help, Telegram's command menu (``setMyCommands``), the console and the
+README. :func:`dispatch` takes a :class:`~handlers.base.Request` from any adapter and always
+returns a :class:`~handlers.base.Reply`: an unknown command, a bad argument or a bug in a handler
+becomes a polite Chinese answer (a bug is logged with its traceback), never an exception.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import replace
+
+from handlers import admin, chat_news, info, subscriptions
+from handlers import texts as T
+from handlers.base import ChatType, Command, Context, Handler, Reply, Request
+from handlers.markup import prepend, text_line, text_reply
+from handlers.pager import PREFIX as PAGE_PREFIX
+
+log = logging.getLogger(__name__)
+
+# A longer argument is cut: no keyword or topic name is this long, and echoing one back or
+# searching for it only wastes the reply and the database's time.
+MAX_ARG_CHARS = 200
+MAX_ARGS = 50
+
+
+def _help(ctx: Context, request: Request) -> Reply:
+    """/help: generated from the table below."""
+    return info.help_reply(COMMANDS, request)
+
+
+def _command(name: str, usage: str, example: str, handler: Handler, **flags: bool) -> Command:
+    return Command(name, usage, T.SUMMARY[name], example, handler, **flags)
+
+
+def _admin(name: str, usage: str, example: str, handler: Handler) -> Command:
+    # Kept out of Telegram's command menu, which every member of a group sees.
+    return _command(name, usage, example, handler, admin=True, menu=False)
+
+
+# group_admin: the command changes the chat's subscription, which in a group only its admins may.
+COMMANDS: tuple[Command, ...] = (
+    _command("start", "", "/start", info.start_command),
+    _command("help", "[命令]", "/help latest", _help),
+    _command("latest", "<关键词…> [条数]", "/latest 株洲 金融", chat_news.latest_command),
+    _command("topic", "<主题> [条数]", "/topic 上市", chat_news.topic_command),
+    _command("topics", "", "/topics", info.topics_command),
+    _command("digest", "[日期]", "/digest 2022-04-03", subscriptions.digest_command),
+    _command(
+        "subscribe",
+        "[主题…] [HH:MM]",
+        "/subscribe 上市 普惠金融 08:30",
+        subscriptions.subscribe_command,
+        group_admin=True,
+    ),
+    _command("unsubscribe", "", "/unsubscribe", subscriptions.unsubscribe_command, group_admin=True),
+    _command("subscriptions", "", "/subscriptions", subscriptions.subscriptions_command),
+    _command(
+        "settime",
+        "<HH:MM> [每天|工作日]",
+        "/settime 07:45 工作日",
+        subscriptions.settime_command,
+        group_admin=True,
+    ),
+    _command("sources", "", "/sources", info.sources_command),
+    _command("status", "", "/status", info.status_command),
+    _admin("addkw", "<主题> <词…>", "/addkw 上市 科创板", admin.editor("addkw")),
+    _admin("delkw", "<主题> <词…>", "/delkw 上市 挂牌", admin.editor("delkw")),
+    _admin("addexclude", "<主题> <词…>", "/addexclude 上市 招聘", admin.editor("addexclude")),
+    _admin("delexclude", "<主题> <词…>", "/delexclude 上市 招聘", admin.editor("delexclude")),
+    _admin("addnotin", "<主题> <上下文…>", "/addnotin 上市 线上市场", admin.editor("addnotin")),
+    _admin("delnotin", "<主题> <上下文…>", "/delnotin 上市 线上市场", admin.editor("delnotin")),
+    _admin("newtopic", "<名称> <关键词…>", "/newtopic 债券 债券 城投债", admin.newtopic_command),
+    _admin("deltopic", "<名称>", "/deltopic 债券", admin.deltopic_command),
+    _admin("audit", "[条数]", "/audit 20", admin.audit_command),
+)
+
+_BY_NAME = {command.name: command for command in COMMANDS}
+
+
+def command_name(text: str) -> str:
+    """A command as typed ("/Latest@finews_bot", "／latest") → its table name ("latest")."""
+    name = text.strip().lstrip("/／").split("@", 1)[0]
+    return name.lower()
+
+
+def find_command(name: str) -> Command | None:
+    """The command called ``name`` (with or without the slash and @botname), or None."""
+    return _BY_NAME.get(command_name(name))
+
+
+def parse_line(line: str) -> tuple[str, tuple[str, ...]]:
+    """A typed line → (command name, arguments); a line without a slash is a /latest search.
+
+    Arguments are split on any white space, the ideographic space (U+3000) included.
+    """
+    text = line.strip()
+    if not text.startswith(("/", "／")):
+        return "latest", tuple(text.split())
+    word, *args = text.split()
+    return command_name(word), tuple(args)
+
+
+def _unknown(name: str) -> Reply:
+    shown = name[:30] if name else ""
+    lines = [T.UNKNOWN_COMMAND.format(name=shown)]
+    close = difflib.get_close_matches(name, list(_BY_NAME), n=2, cutoff=0.6)
+    if close:
+        lines.append(T.DID_YOU_MEAN.format(names="、".join(f"/{c}" for c in close)))
+    return text_reply(*lines)
+
+
+def _permitted(command: Command, request: Request) -> bool:
+    # The adapter has asked the platform who is an admin; handlers check again themselves.
+    if command.admin:
+        return request.is_admin
+    if command.group_admin and request.chat_type is ChatType.GROUP:
+        return request.is_admin
+    return True
+
+
+def _dispatch(ctx: Context, request: Request) -> Reply:
+    if request.action:
+        if request.action.startswith(PAGE_PREFIX):
+            return chat_news.turn_page(ctx, request)
+        return text_reply(T.BUTTON_EXPIRED)
+    name = command_name(request.command)
+    command = _BY_NAME.get(name)
+    if command is None:
+        return _unknown(name)
+    if not _permitted(command, request):
+        return text_reply(T.ADMIN_ONLY if command.admin else T.GROUP_ADMIN_ONLY)
+    args = [arg for arg in request.args if arg.strip()]
+    notes = []
+    if len(args) > MAX_ARGS:
+        args = args[:MAX_ARGS]
+        notes.append(text_line(T.TOO_MANY_ARGS.format(n=MAX_ARGS)))
+    if any(len(arg) > MAX_ARG_CHARS for arg in args):
+        args = [arg[:MAX_ARG_CHARS] for arg in args]
+        notes.append(text_line(T.ARG_TRUNCATED.format(n=MAX_ARG_CHARS)))
+    reply = command.handler(ctx, replace(request, command=name, args=tuple(args)))
+    return prepend(reply, *notes) if notes else reply
+
+
+def dispatch(ctx: Context, request: Request) -> Reply:
+    """Answer one request (a command or a button press). Never raises."""
+    try:
+        return _dispatch(ctx, request)
+    except Exception:
+        # Whatever went wrong, the user gets an answer and the operator a traceback in the log.
+        log.exception("/%s failed in chat %s", request.command or request.action, request.chat)
+        return text_reply(T.INTERNAL_ERROR)

@@ -1,0 +1,160 @@
+"""What the bot is and how it is doing: /start, /help, /topics, /sources, /status.
+
+/help is generated from the command table it is given (:data:`handlers.commands.COMMANDS`), so a
+command cannot exist without being listed. /sources and /status compute each source's health as
+``finews-bot status`` does (:func:`bot.health.classify`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from bot.config import format_duration
+from bot.health import Health, classify
+from bot.service import state_of
+from digests.render_view import cap, clean
+from handlers import texts as T
+from handlers.base import Command, Context, Line, Reply, Request, Span, Style
+from handlers.markup import text_line, text_reply
+
+
+def start_command(ctx: Context, request: Request) -> Reply:
+    """/start: what the bot does, and three commands to try."""
+    return text_reply(*T.WELCOME)
+
+
+def _usage(command: Command) -> str:
+    return f"/{command.name} {command.usage}".rstrip()
+
+
+def _command_lines(command: Command) -> list[Line]:
+    note = T.HELP_GROUP_ADMIN if command.group_admin and not command.admin else ""
+    return [
+        text_line(_usage(command), Style.BOLD),
+        text_line(T.HELP_ENTRY.format(summary=command.summary, example=command.example, note=note)),
+    ]
+
+
+def help_reply(commands: Sequence[Command], request: Request) -> Reply:
+    """/help [命令]: every command with usage, summary and example; admin commands apart."""
+    if request.args:
+        wanted = request.args[0].lstrip("/／").lower()
+        for command in commands:
+            if command.name == wanted:
+                return Reply(tuple(_command_lines(command)))
+    lines: list[Line] = [text_line(T.HELP_TITLE, Style.BOLD), text_line(T.HELP_LEGEND)]
+    for command in commands:
+        if not command.admin:
+            lines += _command_lines(command)
+    admin = [c for c in commands if c.admin]
+    if admin:
+        lines += [(), text_line(T.HELP_ADMIN_TITLE, Style.BOLD)]
+        for command in admin:
+            lines += _command_lines(command)
+    return Reply(tuple(lines))
+
+
+def topics_command(ctx: Context, request: Request) -> Reply:
+    """/topics: the effective topics (config file + chat edits) with their rules."""
+    topics = ctx.digester.topics()
+    if not topics:
+        return text_reply(T.NO_TOPICS)
+    lines: list[Line] = [text_line(T.TOPICS_HEADER.format(n=len(topics)))]
+    for topic in topics.values():
+        head: Line = (Span(T.TOPIC_NAME.format(name=topic.name), Style.BOLD),)
+        if topic.description:
+            head += (Span(cap(clean(topic.description), 60)),)
+        lines.append(head)
+        rules = (
+            ("keywords", topic.keywords),
+            ("exclude", topic.exclude),
+            ("not_in", topic.not_in),
+            ("require", topic.require),
+            ("sources", topic.sources),
+            ("exclude_sources", topic.exclude_sources),
+        )
+        for field, values in rules:
+            if values:
+                label = T.FIELD_LABELS[field]
+                lines.append(text_line(T.TOPIC_RULE.format(field=label, values=cap("、".join(values), 200))))
+    lines.append(text_line(T.TOPICS_HINT))
+    return Reply(tuple(lines))
+
+
+def _health(ctx: Context) -> list[tuple[str, Health, str, int]]:
+    """(source name, health, its line, items) for each configured source."""
+    states = ctx.store.source_states()
+    counts = {c.via: c for c in ctx.store.counts_by_via()}
+    now = ctx.now()
+    zone = ctx.config.timezone
+    result = []
+    for source in ctx.config.sources:
+        state = state_of(source, states.get(source.name))
+        health = classify(state, now=now, every=source.every, stale_after=source.stale_after)
+        count = counts.get(source.name)
+        items = count.items if count else 0
+        line = T.SOURCE_LINE.format(
+            name=source.name,
+            kind=T.SOURCE_KINDS.get(source.kind, source.kind),
+            every=format_duration(source.every),
+            disabled="" if source.enabled else T.SOURCE_DISABLED,
+            health=T.HEALTH[health],
+            items=items,
+        )
+        if count:
+            line += T.SOURCE_NEWEST.format(when=count.newest.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+        if state is not None and state.last_error:
+            line += "\n" + T.SOURCE_ERROR.format(error=cap(clean(state.last_error), 120), n=state.failures)
+        result.append((source.name, health, line, items))
+    return result
+
+
+def sources_command(ctx: Context, request: Request) -> Reply:
+    """/sources: each configured source's health, items and last error."""
+    sources = _health(ctx)
+    if not sources:
+        return text_reply(T.NO_SOURCES)
+    lines = [T.SOURCES_HEADER.format(n=len(sources))]
+    lines += [line for _, _, line, _ in sources]
+    configured = {name for name, _, _, _ in sources}
+    other = sum(c.items for c in ctx.store.counts_by_via() if c.via not in configured)
+    if other:
+        lines.append(T.SOURCES_OTHER.format(n=other))
+    return text_reply(*lines)
+
+
+def status_command(ctx: Context, request: Request) -> Reply:
+    """/status: items, source health, subscriptions, the outbox and the last deliveries."""
+    health = Counter(h for _, h, _, _ in _health(ctx))
+    subs = ctx.store.subscriptions()
+    outbox = ctx.store.outbox_counts()
+    lines = [
+        T.STATUS_TITLE,
+        T.STATUS_ITEMS.format(n=ctx.store.count()),
+        T.STATUS_SOURCES.format(
+            n=sum(health.values()),
+            ok=health[Health.OK],
+            failing=health[Health.FAILING],
+            stale=health[Health.STALE],
+            never=health[Health.NEVER],
+        ),
+        T.STATUS_SUBSCRIPTIONS.format(n=len(subs), paused=sum(1 for s in subs if s.paused)),
+        T.STATUS_OUTBOX.format(
+            pending=outbox.get("pending", 0), sent=outbox.get("sent", 0), failed=outbox.get("failed", 0)
+        ),
+    ]
+    deliveries = ctx.store.deliveries(limit=3)
+    if deliveries:
+        labels = {s.id: s.label for s in subs}
+        lines.append(T.STATUS_LAST_DELIVERIES)
+        for delivery in deliveries:
+            lines.append(
+                T.STATUS_DELIVERY.format(
+                    day=delivery.day.isoformat(),
+                    chat=cap(clean(labels.get(delivery.subscription_id, T.REMOVED_SUBSCRIPTION)), 30),
+                    status=T.DELIVERY_STATUS.get(delivery.status, delivery.status),
+                    stories=delivery.stories,
+                )
+            )
+    return text_reply(*lines)

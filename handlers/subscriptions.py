@@ -1,0 +1,245 @@
+"""A chat's digest: /digest now, and the daily subscription (/subscribe, /unsubscribe, /settime).
+
+A chat has at most one subscription (topics, time, days), stored by :mod:`bot.store.delivery`
+and delivered by the service. Changing it in a group needs one of the group's administrators:
+the command table says so and the adapter checks with the platform, and the handlers check
+``request.is_admin`` again, so that a handler called some other way cannot be talked round. Every
+change is written together with its audit row.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from datetime import date, time, timedelta
+from typing import Any
+
+from bot.config_digest import parse_clock
+from bot.models import Subscription
+from bot.store import AuditEntry
+from bot.textindex import fold
+from digests.render_view import cap, clean
+from handlers import texts as T
+from handlers.base import ChatType, Context, Reply, Request
+from handlers.markup import text_reply
+
+DEFAULT_TIME = time(8, 30)
+DAILY, WEEKDAYS = "daily", "weekdays"
+DAYS_WORDS = {"每天": DAILY, "每日": DAILY, "daily": DAILY, "工作日": WEEKDAYS, "weekdays": WEEKDAYS}
+ALL_WORDS = ("全部", "所有", "all")
+# Anything shaped like a time of day is taken as one, so that 25:61 is refused as a time rather
+# than looked up as a topic.
+_TIME_SHAPE = re.compile(r"\d{1,2}:\d{1,2}")
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+MAX_LISTED = 30  # subscriptions listed to an admin; the rest are counted
+
+
+def may_change_chat(request: Request) -> bool:
+    """Whether the user may change this chat's subscription: anyone in a private chat, an
+    administrator in a group."""
+    return request.chat_type is ChatType.PRIVATE or request.is_admin
+
+
+def parse_time(text: str) -> time | None:
+    """``"08:30"`` (also ``8:30``, ``08：30``) → a time of day; None when it is not one."""
+    try:
+        return parse_clock(fold(text))
+    except ValueError:
+        return None
+
+
+def looks_like_time(text: str) -> bool:
+    """Whether ``text`` is shaped like HH:MM, valid or not."""
+    return _TIME_SHAPE.fullmatch(fold(text)) is not None
+
+
+def parse_day(text: str, today: date) -> date | None:
+    """``YYYY-MM-DD`` (also 2022/4/3, 2022年4月3日), 今天/昨天/前天, today/yesterday; None if not a day."""
+    word = fold(text.strip())
+    relative = {"今天": 0, "today": 0, "昨天": 1, "yesterday": 1, "前天": 2}
+    if word in relative:
+        return today - timedelta(days=relative[word])
+    match = _DATE.fullmatch(word)
+    if match is None:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+def days_label(days: str) -> str:
+    """每天 or 工作日."""
+    return T.DAYS_LABELS.get(days, days)
+
+
+def describe(sub: Subscription) -> str:
+    """One line: topics, time and days, and why it is paused if it is."""
+    topics = "、".join(sub.topics) if sub.topics else T.ALL_TOPICS
+    line = T.SUBSCRIPTION_LINE.format(topics=topics, days=days_label(sub.days), time=f"{sub.time:%H:%M}")
+    if sub.paused:
+        line += T.SUBSCRIPTION_PAUSED.format(reason=cap(clean(sub.paused), 60))
+    return line
+
+
+def _json(sub: Subscription | None) -> dict[str, Any] | None:
+    """A subscription as an audit row keeps it."""
+    if sub is None:
+        return None
+    return {"topics": list(sub.topics), "time": f"{sub.time:%H:%M}", "days": sub.days, "title": sub.title}
+
+
+def _audit(ctx: Context, request: Request, action: str, before: Any, after: Any) -> AuditEntry:
+    return AuditEntry(
+        at=ctx.now(),
+        user_id=request.user_id,
+        user_name=request.user_name,
+        chat=request.chat,
+        action=action,
+        target=request.chat,
+        before=before,
+        after=after,
+    )
+
+
+def digest_command(ctx: Context, request: Request) -> Reply:
+    """/digest [日期]: a day's digest of this chat's topics (all topics when not subscribed)."""
+    today = ctx.now().astimezone(ctx.config.timezone).date()
+    text = " ".join(request.args).strip()
+    day = parse_day(text, today) if text else today - timedelta(days=1)
+    if day is None:
+        return text_reply(T.BAD_DATE.format(value=cap(text, 30)), T.DIGEST_USAGE)
+    sub = ctx.store.subscription(request.channel, request.chat)
+    topics = sub.topics if sub is not None else ()
+    digest = ctx.digester.day_digest(day, topics)
+    scope = "、".join(topics) if topics else T.ALL_TOPICS
+    header = T.DIGEST_HEADER.format(day=day.isoformat(), topics=scope)
+    reply = text_reply(header)
+    return Reply(reply.lines, digest=digest)
+
+
+def _split_subscribe_args(args: Sequence[str]) -> tuple[list[str], list[str], str | None]:
+    """(topic names, time-shaped words, the days word) from /subscribe's arguments."""
+    names: list[str] = []
+    times: list[str] = []
+    days: str | None = None
+    for arg in args:
+        for word in re.split(r"[,，、;；]+", arg):
+            if not word:
+                continue
+            if looks_like_time(word):
+                times.append(word)
+            elif fold(word) in DAYS_WORDS:
+                days = DAYS_WORDS[fold(word)]
+            elif word not in names:
+                names.append(word)
+    return names, times, days
+
+
+def _unknown_topics(names: Sequence[str], known: Sequence[str]) -> str:
+    close = [m for n in names for m in difflib.get_close_matches(n, known, n=2, cutoff=0.4)]
+    close += [k for n in names for k in known if k not in close and (k in n or n in k)]
+    lines = [T.SUBSCRIBE_UNKNOWN_TOPIC.format(names="、".join(cap(n, 20) for n in names))]
+    if close:
+        lines.append(T.DID_YOU_MEAN.format(names="、".join(dict.fromkeys(close))))
+    lines.append(T.AVAILABLE_TOPICS.format(names="、".join(known) or T.NONE))
+    return "\n".join(lines)
+
+
+def subscribe_command(ctx: Context, request: Request) -> Reply:
+    """/subscribe [主题…] [HH:MM]: receive the digest here every day (or workday)."""
+    if not may_change_chat(request):
+        return text_reply(T.GROUP_ADMIN_ONLY)
+    names, times, days = _split_subscribe_args(request.args)
+    if len(times) > 1:
+        return text_reply(T.ONE_TIME_ONLY, T.SUBSCRIBE_USAGE)
+    clock = parse_time(times[0]) if times else None
+    if times and clock is None:
+        return text_reply(T.BAD_TIME.format(value=cap(times[0], 20)))
+    every = [n for n in names if fold(n) in ALL_WORDS]
+    names = [n for n in names if fold(n) not in ALL_WORDS]
+    with ctx.store.transaction():
+        known = list(ctx.digester.topics())
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            return text_reply(_unknown_topics(unknown, known))
+        before = ctx.store.subscription(request.channel, request.chat)
+        # What is left out stays as it was (a chat choosing another time keeps its topics, one
+        # choosing topics keeps its /settime); a new subscription is every topic at 08:30 daily.
+        chosen = tuple(names) if names or every else before.topics if before else ()
+        after = ctx.store.save_subscription(
+            request.channel,
+            request.chat,
+            topics=chosen,
+            clock=clock or (before.time if before else DEFAULT_TIME),
+            days=days or (before.days if before else DAILY),
+            title=request.chat_title,
+            origin="chat",
+            now=ctx.now(),
+        )
+        ctx.store.record_audit(_audit(ctx, request, "subscribe", _json(before), _json(after)))
+    done = T.SUBSCRIBED if before is None else T.SUBSCRIPTION_CHANGED
+    return text_reply(done, describe(after), T.SUBSCRIBE_HINT)
+
+
+def unsubscribe_command(ctx: Context, request: Request) -> Reply:
+    """/unsubscribe: stop this chat's daily digest."""
+    if not may_change_chat(request):
+        return text_reply(T.GROUP_ADMIN_ONLY)
+    with ctx.store.transaction():
+        before = ctx.store.subscription(request.channel, request.chat)
+        if before is None:
+            return text_reply(T.NOT_SUBSCRIBED)
+        ctx.store.remove_subscription(request.channel, request.chat)
+        ctx.store.record_audit(_audit(ctx, request, "unsubscribe", _json(before), None))
+    return text_reply(T.UNSUBSCRIBED)
+
+
+def settime_command(ctx: Context, request: Request) -> Reply:
+    """/settime <HH:MM> [每天|工作日]: when this chat's digest arrives."""
+    if not may_change_chat(request):
+        return text_reply(T.GROUP_ADMIN_ONLY)
+    _, times, days = _split_subscribe_args(request.args)
+    if not times:
+        return text_reply(T.SETTIME_USAGE)
+    clock = parse_time(times[0])
+    if clock is None or len(times) > 1:
+        return text_reply(T.BAD_TIME.format(value=cap(times[0], 20)))
+    with ctx.store.transaction():
+        before = ctx.store.subscription(request.channel, request.chat)
+        if before is None:
+            return text_reply(T.NOT_SUBSCRIBED, T.SETTIME_SUBSCRIBE_FIRST)
+        after = ctx.store.save_subscription(
+            request.channel,
+            request.chat,
+            topics=before.topics,
+            clock=clock,
+            days=days or before.days,
+            title=request.chat_title or before.title,
+            origin=before.origin,
+            now=ctx.now(),
+        )
+        ctx.store.record_audit(_audit(ctx, request, "set_time", _json(before), _json(after)))
+    return text_reply(T.TIME_SET, describe(after))
+
+
+def subscriptions_command(ctx: Context, request: Request) -> Reply:
+    """/subscriptions: this chat's subscription; for an admin in a private chat, every one."""
+    if request.is_admin and request.chat_type is ChatType.PRIVATE:
+        subs = ctx.store.subscriptions()
+        if not subs:
+            return text_reply(T.NO_SUBSCRIPTIONS_AT_ALL)
+        lines = [T.ALL_SUBSCRIPTIONS.format(n=len(subs))]
+        for each in subs[:MAX_LISTED]:
+            who = cap(clean(each.title), 30) or each.chat
+            lines.append(
+                T.SUBSCRIPTION_ITEM.format(who=who, chat=each.chat, channel=each.channel, line=describe(each))
+            )
+        if len(subs) > MAX_LISTED:
+            lines.append(T.AND_MORE.format(n=len(subs) - MAX_LISTED))
+        return text_reply(*lines)
+    sub = ctx.store.subscription(request.channel, request.chat)
+    if sub is None:
+        return text_reply(T.NOT_SUBSCRIBED, T.SUBSCRIBE_HINT_NEW)
+    return text_reply(T.THIS_CHAT_SUBSCRIPTION, describe(sub))
