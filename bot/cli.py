@@ -1,4 +1,4 @@
-"""The ``finews-bot`` command line: import, fetch, run, latest, topic, topics, status.
+"""The ``finews-bot`` command line: import, fetch, run, latest, topic, topics, digest, status.
 
 Exit codes: 0 done (also with skipped files or no results), 1 nothing to answer from (no database,
 unknown topic), 2 a usage or configuration error. Errors are one line on stderr, never a traceback.
@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot import console, health, texts, topics_export
+from bot import cli_digest, console, health, texts, topics_export
 from bot.cli_output import (
     poll_report_json,
     print_import_report,
@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch", help="poll the configured sources once and report per source")
     fetch.add_argument("names", nargs="*", metavar="NAME", help="only these sources (default: all enabled)")
     fetch.add_argument("--json", action="store_true", help="print JSON")
+
+    cli_digest.add_parser(commands)
 
     console.add_parser(commands)
 
@@ -336,6 +338,18 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(config: Config, args: argparse.Namespace) -> int:
+    """Build, write, print or send a day's digest (see :mod:`bot.cli_digest`)."""
+    store = _open_store(config)
+    if store is None:
+        return 1
+    with store:
+        try:
+            return cli_digest.cmd_digest(config, args, store)
+        except cli_digest.DigestUsageError as error:
+            raise UsageError(str(error)) from None
+
+
 COMMANDS = {
     "import": cmd_import,
     "fetch": cmd_fetch,
@@ -344,6 +358,7 @@ COMMANDS = {
     "topic": cmd_topic,
     "topics": cmd_topics,
     "status": cmd_status,
+    "digest": cmd_digest,
     "chat": console.cmd_chat,
 }
 

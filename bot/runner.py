@@ -15,9 +15,17 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from telegram.error import InvalidToken, TelegramError
 
+from bot import texts
+from bot.clock import Clock
 from bot.config import Config, SourceConfig, format_duration
+from bot.delivery import ChannelSender, ConsoleSender, Deliverer
+from bot.digesting import Digester
+from bot.models import Channel
 from bot.service import Poller, describe, due_sources, utc_now
+from bot.store import Store
+from bot.telegram import TelegramAdapter
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +33,77 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 10.0
 # The first poll after start-up is spread over this much (or a tenth of the interval, if shorter).
 START_SPREAD = timedelta(seconds=5)
+# While Telegram cannot be reached at start-up, try again after 5 s, doubling up to 5 minutes.
+TELEGRAM_RETRY_START = 5
+TELEGRAM_RETRY_CAP = 300
 
 
 class Service:
     """The long-running service: the scheduler and the poller it drives."""
 
-    def __init__(self, config: Config, poller: Poller | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        poller: Poller | None = None,
+        clock: Clock | None = None,
+        senders: dict[Channel, ChannelSender] | None = None,
+    ) -> None:
         self.config = config
         self.poller = poller or Poller(config)
+        self.clock = clock or Clock()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: set[asyncio.Task[None]] = set()
+        # The digest job's own connection: used by one job at a time (max_instances=1), from the
+        # worker thread that builds digests and from the loop that sends them, never at once.
+        self.store = Store(config.database, check_same_thread=False)
+        self.digester = Digester(config, self.store, self.clock.now)
+        self.senders: dict[Channel, ChannelSender] = senders or {Channel.CONSOLE: ConsoleSender()}
+        self.deliverer = Deliverer(self.store, self.senders, self.clock.now)
+        self.telegram: TelegramAdapter | None = None
+        self._connecting: asyncio.Task[None] | None = None
+
+    async def _connect_telegram(self) -> None:
+        """Start the Telegram adapter; while Telegram is unreachable, keep trying in the background."""
+        delay = TELEGRAM_RETRY_START
+        while True:
+            adapter = TelegramAdapter(self.config, self.clock.now)
+            try:
+                await adapter.start()
+            except InvalidToken:
+                log.error(
+                    "Telegram refused the bot token ($%s); running without Telegram",
+                    self.config.telegram.token_env,
+                )
+                await adapter.stop()
+                return
+            except TelegramError as error:
+                log.warning("Telegram unreachable (%s); trying again in %ds", error, delay)
+                await adapter.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, TELEGRAM_RETRY_CAP)
+                continue
+            self.telegram = adapter
+            self.senders[Channel.TELEGRAM] = adapter
+            return
+
+    async def _digest_check(self) -> None:
+        """Queue the digests that are due (building them off the loop), then empty the outbox."""
+        try:
+            report = await asyncio.to_thread(self.digester.queue_due)
+            for line in report.queued:
+                log.info("digest queued: %s parts", line)
+            flushed = await self.deliverer.flush()
+            if flushed.sent or flushed.failed or flushed.retried:
+                log.info(
+                    "outbox: %d sent, %d retrying, %d failed, %d waiting",
+                    flushed.sent,
+                    flushed.retried,
+                    flushed.failed,
+                    flushed.waiting,
+                )
+        except Exception:
+            # One bad check must not stop the next: log it whole and carry on.
+            log.exception("digest check failed")
 
     async def _scheduled_poll(self, source: SourceConfig) -> None:
         task = asyncio.current_task()
@@ -79,7 +148,22 @@ class Service:
                 misfire_grace_time=max(1, int(seconds)),
                 next_run_time=first[source.name],
             )
+        await asyncio.to_thread(self.digester.sync_config_subscriptions)
+        self.scheduler.add_job(
+            self._digest_check,
+            IntervalTrigger(seconds=self.config.digest.check_every.total_seconds()),
+            id="digests",
+            name="digests due and outbox",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=utc_now(),  # at start-up: catch up on digests missed while down
+        )
         self.scheduler.start()
+        if self.config.telegram.token:
+            self._connecting = asyncio.create_task(self._connect_telegram())
+        else:
+            log.info(texts.TELEGRAM_NO_TOKEN.format(env=self.config.telegram.token_env))
         names = (
             ", ".join(
                 f"{s.name} ({s.kind}, every {format_duration(s.every)})" for s in due_sources(self.config)
@@ -91,6 +175,12 @@ class Service:
     async def stop(self) -> None:
         """Stop scheduling, let running polls finish (or cancel them after a grace period), clean up."""
         self.scheduler.shutdown(wait=False)
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+            await asyncio.gather(self._connecting, return_exceptions=True)
+        if self.telegram is not None:
+            self.senders.pop(Channel.TELEGRAM, None)
+            await self.telegram.stop()
         running = list(self._running)
         if running:
             _done, pending = await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
@@ -98,6 +188,7 @@ class Service:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self.poller.aclose()
+        self.store.close()
         log.info("finews-bot service stopped")
 
 
@@ -107,7 +198,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    service = Service(config)
+    service = Service(config, clock=Clock.from_environment())
     await service.start()
     try:
         await stop.wait()

@@ -126,6 +126,9 @@ class TopicSection:
     description: str
     total: int  # distinct stories after merging reprints
     entries: tuple[Entry, ...]  # the top N, best first
+    # Identifies every story of the section (shown or not), so that a story in several topics
+    # counts once in the digest's header. Empty when unknown: then totals are summed.
+    story_keys: frozenset[int] = frozenset()
 
     @property
     def more(self) -> int:
@@ -145,7 +148,9 @@ class Digest:
 
     @property
     def stories(self) -> int:
-        """Distinct stories across all sections."""
+        """Distinct stories across all sections (a story in two topics counts once)."""
+        if all(s.story_keys for s in self.sections):
+            return len(frozenset().union(*(s.story_keys for s in self.sections)))
         return sum(s.total for s in self.sections)
 
     @property

@@ -1,0 +1,144 @@
+"""``finews-bot digest``: build a day's digest, write its files, print it, or send it to subscribers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import date, timedelta
+from typing import Any
+
+from bot import texts
+from bot.clock import Clock
+from bot.config import Config
+from bot.delivery import ChannelSender, ConsoleSender, Deliverer
+from bot.digesting import Digester
+from bot.models import Channel
+from bot.store import DeliveryStatus, Store
+from digests.model import Digest
+from digests.render import render_telegram, render_text
+
+
+class DigestUsageError(Exception):
+    """A bad --date or --topic: one line for the user, exit code 2."""
+
+
+def add_parser(commands: Any) -> None:
+    """Add the ``digest`` command to the CLI's subcommands."""
+    digest = commands.add_parser(
+        "digest", help="build a day's digest: write its files, print it, or --send it to subscribers"
+    )
+    digest.add_argument(
+        "--date",
+        default="yesterday",
+        metavar="YYYY-MM-DD",
+        help="the day (default: yesterday; also today, latest = the newest stored day)",
+    )
+    digest.add_argument("--topic", nargs="+", default=[], metavar="NAME", help="only these topics")
+    digest.add_argument("--json", action="store_true", help="print JSON")
+    digest.add_argument(
+        "--send", action="store_true", help="deliver it to every subscription through the outbox"
+    )
+
+
+def resolve_day(text: str, config: Config, store: Store, clock: Clock) -> date:
+    """``YYYY-MM-DD``, ``today``, ``yesterday`` or ``latest`` → a calendar day."""
+    today = clock.now().astimezone(config.timezone).date()
+    word = text.strip().lower()
+    if word == "today":
+        return today
+    if word == "yesterday":
+        return today - timedelta(days=1)
+    if word == "latest":
+        newest = next(store.all_items(), None)
+        return newest.item.published.astimezone(config.timezone).date() if newest else today
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise DigestUsageError(texts.DIGEST_BAD_DATE.format(value=text)) from None
+
+
+def digest_json(digest: Digest, messages: list[str], files: list[str]) -> dict[str, Any]:
+    """The ``--json`` shape: topics with their entries, the Telegram messages, the files written."""
+    return {
+        "date": digest.day.isoformat(),
+        "items_considered": digest.items_considered,
+        "topics": [
+            {
+                "name": section.name,
+                "total": section.total,
+                "entries": [
+                    {
+                        "title": e.title,
+                        "url": e.url,
+                        "published": e.published.isoformat(),
+                        "ids": list(e.ids),
+                        "sources": list(e.sources),
+                        "snippet": e.snippet_text,
+                        "matched": list(e.matched),
+                    }
+                    for e in section.entries
+                ],
+            }
+            for section in digest.sections
+        ],
+        "messages": messages,
+        "files": files,
+    }
+
+
+def _send(config: Config, store: Store, digester: Digester, day: date, clock: Clock) -> int:
+    digester.sync_config_subscriptions()
+    subs = [s for s in store.subscriptions() if not s.paused]
+    if not subs:
+        print(texts.DIGEST_NO_SUBSCRIPTIONS, file=sys.stderr)
+        return 1
+    full = digester.day_digest(day)
+    now = clock.now()
+    for sub in subs:
+        delivery = digester.queue(sub, day, now, full)
+        if delivery is None:
+            done = store.delivery(sub.id, day)
+            status = done.status if done else "?"
+            print(texts.DIGEST_ALREADY.format(chat=sub.label, day=day, status=status), file=sys.stderr)
+        else:
+            parts = len(store.outbox_messages(delivery))
+            print(texts.DIGEST_QUEUED.format(chat=sub.label, day=day, parts=parts), file=sys.stderr)
+    # The console channel is always at hand; Telegram only inside `finews-bot run` with a token.
+    senders: dict[Channel, ChannelSender] = {Channel.CONSOLE: ConsoleSender()}
+    report = asyncio.run(Deliverer(store, senders, clock.now).flush())
+    waiting = len(store.pending_messages(Channel.TELEGRAM))
+    print(
+        texts.DIGEST_SENT.format(sent=report.sent, failed=report.failed, waiting=waiting + report.waiting),
+        file=sys.stderr,
+    )
+    if waiting:
+        print(texts.DIGEST_WAITING_TELEGRAM.format(n=waiting), file=sys.stderr)
+    failed = [d for d in store.deliveries() if d.day == day and d.status == DeliveryStatus.FAILED]
+    return 1 if failed else 0
+
+
+def cmd_digest(config: Config, args: argparse.Namespace, store: Store) -> int:
+    """Build the digest of a day from stored items; write, print, or send it."""
+    clock = Clock.from_environment()
+    digester = Digester(config, store, clock.now)
+    day = resolve_day(args.date, config, store, clock)
+    topics = digester.topics()
+    unknown = [n for n in args.topic if n not in topics]
+    if unknown:
+        raise DigestUsageError(
+            texts.DIGEST_UNKNOWN_TOPIC.format(names="、".join(unknown), available="、".join(topics))
+        )
+    if args.send:
+        return _send(config, store, digester, day, clock)
+    digest = digester.day_digest(day, args.topic)
+    files = [str(p) for p in digester.write_files(digest)]
+    if args.json:
+        data = digest_json(digest, render_telegram(digest), files)
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(render_text(digest))
+        for path in files:
+            print(texts.DIGEST_FILE.format(path=path), file=sys.stderr)
+    return 0

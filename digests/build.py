@@ -1,0 +1,102 @@
+"""Assemble a day's digest: match every topic, merge reprints, rank, keep the top entries.
+
+The expensive steps run once per day, whatever the number of subscriptions: one matching pass
+over the day's items for every topic, one clustering of the items that matched anything. A
+subscription's digest is then a selection of the day's sections (:func:`for_subscription`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+
+from bot.models import Item
+from bot.textindex import split_query
+from digests.cluster import cluster_items
+from digests.model import Digest, Entry, Match, Outlet, Topic, TopicSection
+from digests.rank import RankedStory, SourcePriority, rank_stories
+from digests.rules import TopicMatcher
+from digests.snippets import highlight
+
+
+def outlet_name(item: Item) -> str:
+    """The outlet readers know a copy by: the original newspaper, else the source's name."""
+    return item.origin or item.source_name or item.source
+
+
+def _chronological(match: Match) -> tuple[datetime, str]:
+    return match.item.published, match.item.id
+
+
+def _entry(story: RankedStory) -> Entry:
+    copies = story.matches  # earliest first
+    first = copies[0].item
+    best = max(copies, key=lambda m: (m.relevance, -copies.index(m)))
+    # A keyword of several words ("银行 贷款") is highlighted word by word.
+    keywords = [word for m in copies for k in m.keywords for word in split_query(k)]
+    return Entry(
+        title=first.title,
+        url=next((m.item.url for m in copies if m.item.url), ""),
+        published=first.published,
+        outlets=tuple(Outlet(outlet_name(m.item), m.item.id, m.item.published, m.item.url) for m in copies),
+        snippet=highlight(best.item.text or best.item.title, keywords),
+        matched=tuple(dict.fromkeys(k for m in copies for k in m.keywords)),
+        score=story.score,
+    )
+
+
+def build_digest(
+    items: Sequence[Item],
+    topics: Sequence[Topic],
+    day: date,
+    timezone: str,
+    *,
+    top: int = 5,
+    priority: SourcePriority | None = None,
+) -> Digest:
+    """The digest of ``day`` over every topic, from the items published that day."""
+    matches = TopicMatcher(topics).match_all(items)
+    relevant: dict[str, Item] = {}
+    for topic_matches in matches.values():
+        for match in topic_matches:
+            relevant.setdefault(match.item.id, match.item)
+    pool = list(relevant.values())
+    story_of: dict[str, int] = {}
+    for number, group in enumerate(cluster_items(pool)):
+        for index in group:
+            story_of[pool[index].id] = number
+    sections = []
+    for topic in topics:
+        by_story: dict[int, list[Match]] = defaultdict(list)
+        for match in matches.get(topic.name, []):
+            by_story[story_of[match.item.id]].append(match)
+        if not by_story:
+            continue
+        stories = [
+            sorted(copies, key=lambda m: (m.item.published, m.item.id))
+            for _, copies in sorted(by_story.items())
+        ]
+        ranked = rank_stories(stories, priority or {})
+        entries = tuple(_entry(story) for story in ranked[:top])
+        keys = frozenset(by_story)
+        sections.append(TopicSection(topic.name, topic.description, len(ranked), entries, keys))
+    return Digest(day, timezone, tuple(sections), items_considered=len(items))
+
+
+def for_subscription(digest: Digest, topics: Sequence[str], label: str = "") -> Digest:
+    """The part of a day's digest a subscription asked for (every topic when ``topics`` is empty)."""
+    if not topics:
+        return replace(digest, label=label)
+    wanted = set(topics)
+    sections = tuple(s for s in digest.sections if s.name in wanted)
+    return replace(digest, sections=sections, label=label)
+
+
+def subset_topics(topics: Mapping[str, Topic], names: Sequence[str]) -> list[Topic]:
+    """The topics named (all of them when ``names`` is empty), in configuration order."""
+    if not names:
+        return list(topics.values())
+    wanted = set(names)
+    return [t for t in topics.values() if t.name in wanted]

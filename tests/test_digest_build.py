@@ -1,0 +1,154 @@
+"""Building a day's digest: topics matched, reprints merged, ranked, top N kept, snippets marked."""
+
+from __future__ import annotations
+
+import ast
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.models import Item, ItemKind
+from digests.build import build_digest, for_subscription, subset_topics
+from digests.model import Topic
+from digests.snippets import highlight
+from tests.conftest import REPO
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 11, 20)
+STORY = (
+    "株洲市召开企业上市工作推进会。会议指出，今年以来全市新增上市企业三家，"
+    "后备资源库企业达到一百二十家。会议要求各地加大培育力度，推动更多企业登陆资本市场。"
+)
+
+
+def item(
+    id_: str, title: str, text: str, *, hour: int = 8, source: str = "zzrb", name: str = "株洲日报"
+) -> Item:
+    return Item(
+        id=id_,
+        kind=ItemKind.POST,
+        source=source,
+        source_name=name,
+        origin="",
+        title=title,
+        published=datetime(2026, 11, 20, hour, 0, tzinfo=SHANGHAI),
+        url=f"https://example.com/{id_}",
+        text=text,
+    )
+
+
+TOPICS = [
+    Topic("上市", ("上市", "IPO"), not_in=("线上市场",)),
+    Topic("普惠金融", ("普惠金融", "小微企业")),
+]
+
+
+def test_reprints_become_one_entry_listing_every_outlet_earliest_first() -> None:
+    items = [
+        item("b", "株洲推进企业上市", STORY + "（新华社）", hour=10, source="xinhua", name="新华社"),
+        item("a", "株洲召开企业上市推进会", STORY, hour=8),
+        item(
+            "c",
+            "小微企业贷款增长",
+            "全市小微企业贷款余额同比增长百分之十二，普惠金融覆盖面持续扩大。",
+            hour=9,
+        ),
+    ]
+    digest = build_digest(items, TOPICS, DAY, "Asia/Shanghai")
+    listing, inclusive = digest.sections
+    assert listing.name == "上市" and listing.total == 1
+    (entry,) = listing.entries
+    assert entry.ids == ("a", "b") and entry.sources == ("株洲日报", "新华社")
+    assert entry.title == "株洲召开企业上市推进会" and entry.url == "https://example.com/a"
+    assert entry.matched == ("上市",)
+    assert any(part.hit and part.text == "上市" for part in entry.snippet)
+    assert inclusive.total == 1 and digest.stories == 2 and digest.items_considered == 3
+
+
+def test_negative_contexts_and_empty_topics_are_left_out() -> None:
+    items = [item("x", "线上市场火热", "双十一线上市场交易额创新高。")]
+    digest = build_digest(items, TOPICS, DAY, "Asia/Shanghai")
+    assert digest.empty and digest.stories == 0
+
+
+def test_top_n_and_the_rest_counted() -> None:
+    items = [
+        item(f"s{i}", f"第{i}家企业上市", f"第{i}家企业今天在深交所上市，募集资金{i}亿元。", hour=i)
+        for i in range(1, 9)
+    ]
+    section = build_digest(items, TOPICS, DAY, "Asia/Shanghai", top=3).sections[0]
+    assert section.total == 8 and len(section.entries) == 3 and section.more == 5
+
+
+def test_title_hits_rank_above_body_hits() -> None:
+    items = [
+        item("body", "全市经济运行平稳", "报告提到企业上市工作取得进展。", hour=12),
+        item("title", "三家企业上市", "今日三家企业挂牌交易，募资总额十亿元。", hour=7),
+    ]
+    section = build_digest(items, TOPICS, DAY, "Asia/Shanghai").sections[0]
+    assert [e.ids[0] for e in section.entries] == ["title", "body"]
+
+
+def test_source_priority_lifts_regulators() -> None:
+    texts = (
+        "甲公司首次公开发行股票并上市辅导备案已获受理，辅导机构为某证券公司，预计明年提交申请。",
+        "乙公司创业板上市申请获深交所受理，保荐机构为另一家证券公司，拟募集资金八亿元。",
+    )
+    items = [
+        item("paper", "甲公司上市辅导备案", texts[0], hour=9),
+        item("csrc", "乙公司上市申请获受理", texts[1], hour=8, source="csrc", name="中国证监会"),
+    ]
+    plain = build_digest(items, TOPICS, DAY, "Asia/Shanghai").sections[0]
+    lifted = build_digest(items, TOPICS, DAY, "Asia/Shanghai", priority={"中国证监会": 5}).sections[0]
+    assert [e.ids for e in plain.entries] == [("paper",), ("csrc",)]  # later, otherwise equal
+    assert [e.ids for e in lifted.entries] == [("csrc",), ("paper",)]
+
+
+def test_deterministic_for_equal_inputs() -> None:
+    items = [item(f"d{i}", "企业上市", f"企业上市第{i}条消息，内容各不相同{i * 7}。") for i in range(6)]
+    first = build_digest(items, TOPICS, DAY, "Asia/Shanghai")
+    second = build_digest(list(reversed(items)), TOPICS, DAY, "Asia/Shanghai")
+    assert [e.ids for e in first.sections[0].entries] == [e.ids for e in second.sections[0].entries]
+
+
+def test_a_subscription_sees_only_its_topics() -> None:
+    items = [item("a", "企业上市", STORY), item("c", "小微企业", "小微企业贷款增长。")]
+    digest = build_digest(items, TOPICS, DAY, "Asia/Shanghai")
+    mine = for_subscription(digest, ["普惠金融"], "株洲金融办")
+    assert [s.name for s in mine.sections] == ["普惠金融"] and mine.label == "株洲金融办"
+    assert for_subscription(digest, []).sections == digest.sections
+    assert [t.name for t in subset_topics({t.name: t for t in TOPICS}, ["普惠金融"])] == ["普惠金融"]
+
+
+def test_snippet_is_the_sentence_with_the_first_hit() -> None:
+    parts = highlight(STORY, ["上市"])
+    text = "".join(p.text for p in parts)
+    assert text == "株洲市召开企业上市工作推进会。"
+    assert [p.text for p in parts if p.hit] == ["上市"]
+
+
+def test_snippet_of_a_long_sentence_is_cut_around_the_hit() -> None:
+    long = "前言" * 100 + "企业上市" + "后记" * 100 + "。"
+    parts = highlight(long, ["上市"], width=40)
+    text = "".join(p.text for p in parts)
+    assert text.startswith("…") and text.endswith("…") and "上市" in text and len(text) <= 42
+
+
+def test_snippet_folds_case_and_width_but_shows_the_original() -> None:
+    parts = highlight("公司完成ＩＰＯ辅导。", ["ipo"])
+    assert [p.text for p in parts if p.hit] == ["ＩＰＯ"]
+    assert highlight("", ["x"]) == ()
+    assert "".join(p.text for p in highlight("”引号之后。第二句。", ["第二"])) == "第二句。"
+
+
+def test_digests_package_imports_no_io_libraries() -> None:
+    forbidden = {"sqlite3", "sqlite_utils", "httpx", "telegram", "feedparser", "apscheduler"}
+    for path in (REPO / "digests").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
