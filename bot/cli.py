@@ -33,6 +33,7 @@ from bot.lock import AlreadyRunning, ServiceLock
 from bot.runner import serve
 from bot.service import Poller, PollReport, due_sources, state_of, utc_now
 from bot.store import SourceCount, SourceState, Store
+from bot.topicset import effective_topics
 from handlers import news
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,8 @@ def cmd_topic(config: Config, args: argparse.Namespace) -> int:
     if store is None:
         return 1
     with store:
-        reply = news.topic(store, config.topics, args.name, args.n)
+        topics = effective_topics(config.topics, store.topic_edits())
+        reply = news.topic(store, topics, args.name, args.n)
     if isinstance(reply, news.UnknownTopic):
         if args.json:
             _print_json(
@@ -198,13 +200,16 @@ def cmd_topics(config: Config, args: argparse.Namespace) -> int:
     """The configured topics, with how many stored items match each; or --export them as TOML."""
     if args.export is not None:
         return topics_export.cmd_export(config, args.export)
-    counts: dict[str, int | None] = {name: None for name in config.topics}
+    topics = dict(config.topics)
+    counts: dict[str, tuple[int, bool]] = {}  # name → (items, whether counted exactly)
     store = Store.open_existing(config.database)
     if store is not None:
         with store:
-            for name in config.topics:
-                reply = news.topic(store, config.topics, name, limit=1)
-                counts[name] = reply.total if isinstance(reply, news.NewsReply) else None
+            topics = effective_topics(config.topics, store.topic_edits())
+            for name in topics:
+                reply = news.topic(store, topics, name, limit=1)
+                if isinstance(reply, news.NewsReply):
+                    counts[name] = (reply.total, reply.exact)
     if args.json:
         _print_json(
             {
@@ -213,14 +218,18 @@ def cmd_topics(config: Config, args: argparse.Namespace) -> int:
                         "name": t.name,
                         "description": t.description,
                         "keywords": list(t.keywords),
-                        "items": counts[t.name],
+                        "not_in": list(t.not_in),
+                        "exclude": list(t.exclude),
+                        "require": list(t.require),
+                        "items": counts[t.name][0] if t.name in counts else None,
+                        "items_exact": counts[t.name][1] if t.name in counts else None,
                     }
-                    for t in config.topics.values()
+                    for t in topics.values()
                 ]
             }
         )
     else:
-        print_topics(config, counts)
+        print_topics(topics, counts)
     return 0
 
 

@@ -7,9 +7,9 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot import texts
-from bot.config import Config
 from bot.importer import ImportReport
 from bot.service import PollReport
+from digests.model import Topic
 from handlers.news import NewsEntry, NewsReply, UnknownTopic
 
 
@@ -29,7 +29,7 @@ def entry_json(entry: NewsEntry) -> dict[str, Any]:
 
 def reply_json(reply: NewsReply) -> dict[str, Any]:
     """A ``latest``/``topic`` reply as JSON."""
-    data: dict[str, Any] = {"query": reply.query, "total": reply.total}
+    data: dict[str, Any] = {"query": reply.query, "total": reply.total, "exact": reply.exact}
     if reply.topic is not None:
         data["topic"] = reply.topic
         data["keywords"] = list(reply.keywords)
@@ -56,8 +56,9 @@ def print_news(reply: NewsReply) -> None:
             print(texts.NO_RESULTS.format(query=reply.query))
         return
     if reply.topic is not None:
+        total = str(reply.total) if reply.exact else texts.AT_LEAST.format(n=reply.total)
         header = texts.TOPIC_HEADER.format(
-            topic=reply.topic, keywords=keywords, total=reply.total, shown=len(reply.entries)
+            topic=reply.topic, keywords=keywords, total=total, shown=len(reply.entries)
         )
     else:
         header = texts.RESULTS_HEADER.format(query=reply.query, total=reply.total, shown=len(reply.entries))
@@ -85,18 +86,25 @@ def print_unknown_topic(reply: UnknownTopic) -> None:
         print_news(reply.keyword_results)
 
 
-def print_topics(config: Config, counts: Mapping[str, int | None]) -> None:
-    """The configured topics, their keywords and how many stored items match."""
-    if not config.topics:
+def print_topics(topics: Mapping[str, Topic], counts: Mapping[str, tuple[int, bool]]) -> None:
+    """The effective topics, their rules and how many stored items match."""
+    if not topics:
         print(texts.NO_TOPICS)
         return
-    print(texts.TOPICS_HEADER.format(n=len(config.topics)))
-    for topic in config.topics.values():
+    print(texts.TOPICS_HEADER.format(n=len(topics)))
+    for topic in topics.values():
         print(texts.TOPIC_LINE.format(name=topic.name, description=topic.description).rstrip("："))
         print(texts.TOPIC_KEYWORDS.format(keywords="、".join(topic.keywords)))
-        count = counts.get(topic.name)
-        if count is not None:
-            print(texts.TOPIC_MATCHES.format(n=count))
+        for label, words in (
+            (texts.TOPIC_NOT_IN, topic.not_in),
+            (texts.TOPIC_EXCLUDE, topic.exclude),
+            (texts.TOPIC_REQUIRE, topic.require),
+        ):
+            if words:
+                print(label.format(words="、".join(words)))
+        if topic.name in counts:
+            total, exact = counts[topic.name]
+            print(texts.TOPIC_MATCHES.format(n=total if exact else texts.AT_LEAST.format(n=total)))
 
 
 def print_import_report(report: ImportReport) -> None:

@@ -216,8 +216,14 @@ def test_export_refuses_to_overwrite_the_config_in_use(
 # --- the README ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason="README section pending", strict=False)
 def test_readme_mentions_every_chat_command() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     missing = [c.name for c in COMMANDS if f"/{c.name}" not in readme]
     assert not missing, f"README.md does not mention: {', '.join('/' + m for m in missing)}"
+
+
+def test_readme_command_table_is_generated_from_the_command_table() -> None:
+    from handlers.command_docs import commands_markdown
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert commands_markdown() in readme, "README is stale: run python -m handlers.command_docs"

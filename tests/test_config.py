@@ -286,3 +286,14 @@ def test_telegram_token_and_api_url_come_from_the_environment(tmp_path: Path) ->
     assert telegram.file_url == "http://127.0.0.1:9/file/bot"
     assert "secret" not in repr(telegram)
     assert load_config(str(path), environ={}, cwd=tmp_path).telegram.token is None
+
+
+def test_the_readme_config_example_is_valid(tmp_path: Path) -> None:
+    import re
+    import tomllib
+
+    from bot.config import parse_config
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```toml\n(.*?)```", readme, re.S):
+        parse_config(tomllib.loads(block), path=tmp_path / "config.toml", environ={})
