@@ -9,8 +9,10 @@ no new polls, running ones given a moment to finish, connections closed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -61,6 +63,7 @@ class Service:
         self.deliverer = Deliverer(self.store, self.senders, self.clock.now)
         self.telegram: TelegramAdapter | None = None
         self._connecting: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def _connect_telegram(self) -> None:
         """Start the Telegram adapter; while Telegram is unreachable, keep trying in the background."""
@@ -86,8 +89,33 @@ class Service:
             self.senders[Channel.TELEGRAM] = adapter
             return
 
+    @contextlib.contextmanager
+    def _tracked(self, what: str) -> Iterator[None]:
+        """Run a scheduled job's body as one of the jobs :meth:`stop` lets finish.
+
+        APScheduler's shutdown cancels running coroutine jobs at once, so :meth:`stop` pauses
+        the scheduler and waits for these tasks itself. A job still running when the grace period
+        is over is cancelled: that is said in one line, not as a crash with a traceback.
+        """
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            log.warning("%s cancelled at shutdown", what)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
     async def _digest_check(self) -> None:
         """Queue the digests that are due (building them off the loop), then empty the outbox."""
+        with self._tracked("the digest check"):
+            await self._check_digests()
+
+    async def _check_digests(self) -> None:
         try:
             report = await asyncio.to_thread(self.digester.queue_due)
             for line in report.queued:
@@ -106,18 +134,12 @@ class Service:
             log.exception("digest check failed")
 
     async def _scheduled_poll(self, source: SourceConfig) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
-        try:
+        with self._tracked(f"the poll of {source.name}"):
             report = await self.poller.poll(source)
             if report.error:
                 log.warning("%s", describe(report))
             elif report.found:
                 log.info("%s", describe(report))
-        finally:
-            if task is not None:
-                self._running.discard(task)
 
     async def _first_runs(self) -> dict[str, datetime]:
         states = await asyncio.to_thread(lambda: self.poller.stores.get().source_states())
@@ -173,20 +195,30 @@ class Service:
         log.info("finews-bot service started: database %s; sources: %s", self.config.database, names)
 
     async def stop(self) -> None:
-        """Stop scheduling, let running polls finish (or cancel them after a grace period), clean up."""
-        self.scheduler.shutdown(wait=False)
+        """Stop scheduling, let running jobs finish (or cancel them after a grace period), clean up.
+
+        Jobs are waited for before Telegram is stopped: a digest check may be in the middle of a
+        send, and a send cut off after Telegram got the message would leave it pending in the
+        outbox, to be sent again at the next start.
+        """
+        self._stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()  # no new runs; APScheduler's shutdown would cancel running ones
+        await asyncio.sleep(0)  # a job task created just now starts, and registers in _running
         if self._connecting is not None and not self._connecting.done():
             self._connecting.cancel()
             await asyncio.gather(self._connecting, return_exceptions=True)
-        if self.telegram is not None:
-            self.senders.pop(Channel.TELEGRAM, None)
-            await self.telegram.stop()
         running = list(self._running)
         if running:
             _done, pending = await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.telegram is not None:
+            self.senders.pop(Channel.TELEGRAM, None)
+            await self.telegram.stop()
         await self.poller.aclose()
         self.store.close()
         log.info("finews-bot service stopped")

@@ -33,7 +33,15 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -59,7 +67,28 @@ log = logging.getLogger(__name__)
 ADMIN_CACHE_SECONDS = 60.0
 _GROUP_TYPES = ("group", "supergroup")
 # 400 answers that mean the chat itself is unreachable, not that one message was wrong.
-_GONE_MARKERS = ("chat not found", "bot was kicked", "upgraded to a supergroup", "have no rights to send")
+_GONE_MARKERS = (
+    "chat not found",
+    "bot was kicked",
+    "upgraded to a supergroup",
+    "have no rights to send",
+    "not enough rights to send",
+)
+
+
+class _QuietFloodControl(logging.Filter):
+    """Drops PTB's "Rate limit hit after maximum of 0 retries" record and its traceback.
+
+    The rate limiter runs with ``max_retries=0`` so that flood control reaches the outbox (and
+    ``_send_reply``), which wait it out and log one line of their own; PTB meanwhile logs every
+    429 as an ERROR with a full traceback, which reads like a crash in the service's log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Rate limit hit after maximum"))
+
+
+_FLOOD_LOG_FILTER = _QuietFloodControl()
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -75,15 +104,15 @@ def classify(error: TelegramError) -> SendError:
         return SendError(Failure.RETRY, f"flood control: {detail}", retry_after_seconds(error))
     if isinstance(error, Forbidden):
         return SendError(Failure.GONE, detail)
+    if isinstance(error, ChatMigrated):
+        # A group upgraded to a supergroup: PTB raises ChatMigrated (not BadRequest) for
+        # Telegram's 400, and the old id will never work again.
+        return SendError(Failure.GONE, detail)  # "Group migrated to supergroup. New chat id: …"
     if isinstance(error, BadRequest):
         lowered = detail.lower()
         if "can't parse entities" in lowered or "unsupported start tag" in lowered:
             return SendError(Failure.BAD_MARKUP, detail)
-        if (
-            "chat not found" in lowered
-            or "bot was kicked" in lowered
-            or "upgraded to a supergroup" in lowered
-        ):
+        if any(marker in lowered for marker in _GONE_MARKERS):
             return SendError(Failure.GONE, detail)
         return SendError(Failure.REJECTED, detail)
     if isinstance(error, NetworkError):  # includes TimedOut and 5xx answers
@@ -149,6 +178,8 @@ class TelegramAdapter:
             .rate_limiter(AIORateLimiter(max_retries=0))
             .build()
         )
+        # addFilter ignores a filter that is already there: one per process, however many adapters.
+        logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_FLOOD_LOG_FILTER)
         self.application.add_handler(MessageHandler(filters.COMMAND, self._on_command))
         self.application.add_handler(CallbackQueryHandler(self._on_button))
         self.application.add_error_handler(self._on_error)
@@ -170,7 +201,19 @@ class TelegramAdapter:
             poll_interval=self.settings.poll_interval,
             timeout=self.settings.poll_timeout,
             allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
+            error_callback=self._on_polling_error,
         )
+
+    def _on_polling_error(self, error: TelegramError) -> None:
+        """A failed getUpdates: PTB retries with a growing pause (up to 30 s); say so in one line.
+
+        PTB's default logs a full traceback for every failed poll, which during an outage of
+        Telegram (or of the network) fills the log with what looks like crashes.
+        """
+        if isinstance(error, Conflict):
+            log.error("another process is polling Telegram with this bot token: %s", error)
+        else:
+            log.warning("polling Telegram failed, retrying: %s", error)
 
     async def stop(self) -> None:
         """Stop polling and shut the application down."""
@@ -310,11 +353,18 @@ class TelegramAdapter:
     # --- replies ----------------------------------------------------------------------------
 
     async def _deliver(self, chat_id: int, reply: Reply) -> None:
-        if reply.lines:
-            await self._send_reply(chat_id, to_html(reply), to_text(reply), _keyboard(reply))
-        if reply.digest is not None:
-            for part in render_telegram(reply.digest):
-                await self._send_reply(chat_id, part, None, None)
+        try:
+            if reply.lines:
+                await self._send_reply(chat_id, to_html(reply), to_text(reply), _keyboard(reply))
+            if reply.digest is not None:
+                for part in render_telegram(reply.digest):
+                    await self._send_reply(chat_id, part, None, None)
+        except TelegramError as error:
+            if classify(error).failure is not Failure.GONE:
+                raise
+            # The user blocked the bot, or it left the group: nobody to answer, and nothing wrong
+            # with the bot (no traceback, no apology that could not arrive either).
+            log.warning("could not answer chat %s, it is unreachable: %s", chat_id, error)
 
     async def _send_reply(
         self, chat_id: int, body: str, plain: str | None, keyboard: InlineKeyboardMarkup | None
@@ -333,6 +383,9 @@ class TelegramAdapter:
             except RetryAfter as error:
                 if attempt:
                     raise
+                log.warning(
+                    "flood control on chat %s: answering in %.0f s", chat_id, retry_after_seconds(error)
+                )
                 await asyncio.sleep(retry_after_seconds(error))
             except BadRequest as error:
                 if classify(error).failure is not Failure.BAD_MARKUP or attempt:

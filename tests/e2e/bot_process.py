@@ -12,6 +12,7 @@ what its own bot did without resetting the shared emulator under a running bot.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -39,7 +40,7 @@ _token_numbers = itertools.count(1)
 def bot_client(server: Emulator) -> Emulator:
     """A client of the running emulator for a new bot token of its own ("<bot id>:<secret>")."""
     number = next(_token_numbers)
-    token = f"{7100000000 + os.getpid() % 10000 * 1000 + number}:AAFinewsE2eBotProcess{number:04d}Secret"
+    token = f"{7100000000 + number}:AAFinewsE2eBotProcess{number:04d}Secret"
     return Emulator(server.port, token=token, log_path=server.log_path)
 
 
@@ -134,6 +135,7 @@ def seeded_database(template_dir: Path) -> Path:
     """A database holding the seeds, made once by ``finews-bot fetch`` (the service's own import)."""
     database = template_dir / "finews.db"
     if not database.exists():
+        template_dir.mkdir(parents=True, exist_ok=True)
         config = write_config(template_dir)
         done = subprocess.run(
             [PYTHON, "-m", "bot", "--config", str(config), "fetch"],
@@ -146,14 +148,21 @@ def seeded_database(template_dir: Path) -> Path:
         )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "新增 5" in done.stdout, done.stdout
-        assert not database.with_name("finews.db-wal").exists() or _checkpoint(database)
+        # Copies are of the one file: fold a write-ahead log left behind into it.
+        if database.with_name("finews.db-wal").exists():
+            _checkpoint(database)
     return database
 
 
-def _checkpoint(database: Path) -> bool:
-    with sqlite3.connect(database) as conn:
+def _checkpoint(database: Path) -> None:
+    with contextlib.closing(sqlite3.connect(database)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return True
+
+
+def query(database: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a read-only query on a bot's database (safe while the bot runs: WAL mode)."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as conn:
+        return conn.execute(sql, params).fetchall()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str = "condition") -> None:
@@ -226,11 +235,19 @@ class BotProcess:
 
     @property
     def stdout(self) -> str:
-        return self.stdout_path.read_text(encoding="utf-8", errors="replace") if self.stdout_path.exists() else ""
+        return (
+            self.stdout_path.read_text(encoding="utf-8", errors="replace")
+            if self.stdout_path.exists()
+            else ""
+        )
 
     @property
     def stderr(self) -> str:
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace") if self.stderr_path.exists() else ""
+        return (
+            self.stderr_path.read_text(encoding="utf-8", errors="replace")
+            if self.stderr_path.exists()
+            else ""
+        )
 
     @property
     def output(self) -> str:
@@ -246,7 +263,9 @@ class BotProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"the bot did not stop within {timeout} s of SIGTERM:\n{self.output}") from None
+            raise AssertionError(
+                f"the bot did not stop within {timeout} s of SIGTERM:\n{self.output}"
+            ) from None
         return self.returncode
 
     def kill(self) -> None:
