@@ -24,6 +24,7 @@ from bot.topicset import effective_topics
 from digests.build import build_digest, for_subscription
 from digests.model import Digest, Topic
 from digests.render import digest_file_stem, render_html_page, render_markdown, render_telegram, render_text
+from digests.render_view import shared_rendering, story_count
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,9 @@ class Digester:
         if mine.empty and not self.config.digest.send_empty:
             return self.store.queue_delivery(sub, day, due, [], status=DeliveryStatus.SILENT, now=self.now())
         messages = self.messages_for(sub.channel, mine)
+        stories = story_count(mine)
         with self.store.transaction():
-            return self.store.queue_delivery(sub, day, due, messages, stories=mine.stories, now=self.now())
+            return self.store.queue_delivery(sub, day, due, messages, stories=stories, now=self.now())
 
     def queue_due(self) -> DueReport:
         """Queue every subscription whose digest is due and not yet recorded; record missed ones."""
@@ -147,27 +149,30 @@ class Digester:
         tz = self.config.timezone
         grace = self.config.digest.grace
         digests: dict[date, Digest] = {}  # built once per day, whatever the number of chats
-        for sub in self.store.subscriptions():
-            if sub.paused:
-                continue
-            due = last_due(sub.time, sub.days, tz, now)
-            for _ in range(LOOKBACK_FIRINGS):
-                if sub.created is not None and due < sub.created:
-                    break  # subscribed after this firing
-                day = covered_day(due, tz)
-                if self.store.delivery(sub.id, day) is not None:
-                    break  # this one and the ones before it are done
-                where = f"{sub.label} {day}"
-                if now - due > grace:
-                    self.store.queue_delivery(sub, day, due, [], status=DeliveryStatus.MISSED, now=now)
-                    log.warning("digest for %s missed: due %s, beyond the grace window", where, due)
-                    report.missed.append(where)
-                else:
-                    if day not in digests:
-                        digests[day] = self.day_digest(day)
-                    delivery = self.queue(sub, day, due, digests[day])
-                    if delivery is not None:
-                        parts = len(self.store.outbox_messages(delivery))
-                        (report.queued if parts else report.silent).append(f"{where} ({parts})")
-                due = last_due(sub.time, sub.days, tz, due - timedelta(seconds=1))
+        # Each chat's digest is a selection of the day's sections, rendered in three formats: in
+        # this block each section is made ready to show, and written in each format, only once.
+        with shared_rendering():
+            for sub in self.store.subscriptions():
+                if sub.paused:
+                    continue
+                due = last_due(sub.time, sub.days, tz, now)
+                for _ in range(LOOKBACK_FIRINGS):
+                    if sub.created is not None and due < sub.created:
+                        break  # subscribed after this firing
+                    day = covered_day(due, tz)
+                    if self.store.delivery(sub.id, day) is not None:
+                        break  # this one and the ones before it are done
+                    where = f"{sub.label} {day}"
+                    if now - due > grace:
+                        self.store.queue_delivery(sub, day, due, [], status=DeliveryStatus.MISSED, now=now)
+                        log.warning("digest for %s missed: due %s, beyond the grace window", where, due)
+                        report.missed.append(where)
+                    else:
+                        if day not in digests:
+                            digests[day] = self.day_digest(day)
+                        delivery = self.queue(sub, day, due, digests[day])
+                        if delivery is not None:
+                            parts = len(self.store.outbox_messages(delivery))
+                            (report.queued if parts else report.silent).append(f"{where} ({parts})")
+                    due = last_due(sub.time, sub.days, tz, due - timedelta(seconds=1))
         return report

@@ -7,8 +7,10 @@ subscription's digest is then a selection of the day's sections (:func:`for_subs
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -16,7 +18,7 @@ from bot.models import Item
 from bot.textindex import split_query
 from digests.cluster import cluster_items
 from digests.model import Digest, Entry, Match, Outlet, Topic, TopicSection
-from digests.rank import RankedStory, SourcePriority, rank_stories
+from digests.rank import RankedStory, SourcePriority, top_stories
 from digests.rules import TopicMatcher
 from digests.snippets import highlight
 
@@ -47,6 +49,26 @@ def _entry(story: RankedStory) -> Entry:
     )
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """CPython's cyclic garbage collector paused for the block (when it is on at all).
+
+    A day's build allocates some 200,000 small objects (matches, hits, stories) that all live until
+    the digest is done; the collector, triggered every few hundred allocations, would traverse the
+    growing heap again and again for nothing: 0.35 s of a 2 s build (5,000 items, 50 topics). They
+    form no reference cycles, and any other garbage is only collected later. The switch is global:
+    another thread allocating meanwhile just collects later too.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def build_digest(
     items: Sequence[Item],
     topics: Sequence[Topic],
@@ -57,6 +79,18 @@ def build_digest(
     priority: SourcePriority | None = None,
 ) -> Digest:
     """The digest of ``day`` over every topic, from the items published that day."""
+    with _collector_paused():
+        return _build(items, topics, day, timezone, top, priority or {})
+
+
+def _build(
+    items: Sequence[Item],
+    topics: Sequence[Topic],
+    day: date,
+    timezone: str,
+    top: int,
+    priority: SourcePriority,
+) -> Digest:
     matches = TopicMatcher(topics).match_all(items)
     relevant: dict[str, Item] = {}
     for topic_matches in matches.values():
@@ -74,14 +108,13 @@ def build_digest(
             by_story[story_of[match.item.id]].append(match)
         if not by_story:
             continue
-        stories = [
-            sorted(copies, key=lambda m: (m.item.published, m.item.id))
-            for _, copies in sorted(by_story.items())
-        ]
-        ranked = rank_stories(stories, priority or {})
-        entries = tuple(_entry(story) for story in ranked[:top])
+        # Each story's copies in item order: ranking puts them earliest first itself, and orders
+        # stories by keys that differ for any two (their first copies' ids), so neither order
+        # given matters.
+        total, best = top_stories(list(by_story.values()), priority, top)
+        entries = tuple(_entry(story) for story in best)
         keys = frozenset(by_story)
-        sections.append(TopicSection(topic.name, topic.description, len(ranked), entries, keys))
+        sections.append(TopicSection(topic.name, topic.description, total, entries, keys))
     return Digest(day, timezone, tuple(sections), items_considered=len(items))
 
 

@@ -27,9 +27,11 @@ Everything is deterministic: strings are only compared and looked up, never orde
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import chain
 
 from bot.models import Item
 from bot.textindex import fold
@@ -132,8 +134,64 @@ def _size(sentences: frozenset[str], df: Counter[str], limit: int) -> int:
     return sum(len(s) for s in sentences if df[s] <= limit)
 
 
+class _Kept:
+    """Each text's sentences that are not boilerplate under a limit, and their size in characters.
+
+    A text is compared with many candidates (hundreds when a day repeats sentences across posts,
+    as the benchmark's dense case does). Filtering and summing its sentences once, instead of once
+    per pair, leaves a pair's comparison to C: one set intersection and one sum of lengths. What a
+    limit keeps of a text depends only on how many of its sentences have a count within it, so
+    that number, not the limit (which varies with the other text), is the cache key.
+    """
+
+    def __init__(self, texts: list[frozenset[str]], df: Counter[str]) -> None:
+        self.texts = texts
+        self.df = df
+        self.whole: dict[int, tuple[int, tuple[frozenset[str], int]]] = {}  # text → top count, all
+        self.by_df: dict[int, tuple[list[str], list[int]]] = {}  # text → sentences by count, counts
+        self.cache: dict[tuple[int, int], tuple[frozenset[str], int]] = {}
+
+    def __call__(self, i: int, limit: int) -> tuple[frozenset[str], int]:
+        whole = self.whole.get(i)
+        if whole is None:
+            sentences = self.texts[i]
+            top = max(map(self.df.__getitem__, sentences), default=0)
+            whole = self.whole[i] = (top, (sentences, sum(map(len, sentences))))
+        if limit >= whole[0]:  # no sentence of the text is that common: all of it (the usual case)
+            return whole[1]
+        ordered = self.by_df.get(i)
+        if ordered is None:
+            by_count = sorted(self.texts[i], key=self.df.__getitem__)
+            ordered = self.by_df[i] = (by_count, [self.df[s] for s in by_count])
+        by_count, counts = ordered
+        within = bisect_right(counts, limit)
+        kept = self.cache.get((i, within))
+        if kept is None:
+            chosen = frozenset(by_count[:within])
+            kept = self.cache[i, within] = (chosen, sum(map(len, chosen)))
+        return kept
+
+
+def _merges(kept_i: tuple[frozenset[str], int], kept_j: tuple[frozenset[str], int]) -> bool:
+    """Whether two texts, boilerplate left out of both, pass both thresholds of :func:`similar`."""
+    (a, size_a), (b, size_b) = kept_i, kept_j
+    # The shared part is at most the smaller text, so Jaccard is at most smaller / larger: when
+    # that is under one half (JACCARD), the pair cannot merge and the intersection is not worth
+    # making. Integer arithmetic, so that no rounding can differ from similar()'s.
+    if 2 * min(size_a, size_b) < max(size_a, size_b):
+        return False
+    shared = sum(map(len, a & b))
+    if not shared:
+        return False
+    # similar()'s very expressions, so that a pair on a threshold falls the same way.
+    containment = shared / min(size_a, size_b)
+    jaccard = shared / (size_a + size_b - shared)
+    return containment >= CONTAINMENT and jaccard >= JACCARD
+
+
 def _near_duplicates(texts: list[frozenset[str]], forest: _Forest) -> None:
     """Merge (in ``forest``, over positions in ``texts``) the near-identical distinct texts."""
+    assert 2 * JACCARD >= 1  # _merges' size test relies on it
     df: Counter[str] = Counter()
     for sentences in texts:
         df.update(sentences)
@@ -149,19 +207,35 @@ def _near_duplicates(texts: list[frozenset[str]], forest: _Forest) -> None:
         limit = max(BOILERPLATE_MIN_DF, BOILERPLATE_RATIO * _rare_df(sentences, df))
         # The rarest shared sentences that are not boilerplate for this text; ties by the text
         # itself, so that the choice does not depend on set order.
-        ranked = sorted((s for s in common if df[s] <= limit), key=lambda s: (df[s], -len(s), s))
-        probes.append((i, ranked[:PROBES], limit))
+        rarest = sorted([(df[s], -len(s), s) for s in common if df[s] <= limit])[:PROBES]
+        probes.append((i, [s for _, _, s in rarest], limit))
     limits = {i: limit for i, _, limit in probes}
+    kept = _Kept(texts, df)
+    # The verdict on a pair is symmetric (one limit for both: the larger), so a pair proposed by
+    # both of its texts is compared once. Which pairs are compared, and in what order, does not
+    # change the groups: they are the connected components of the pairs that pass, and the forest
+    # keeps each component's smallest position as its root.
+    compared: set[int] = set()
+    n = len(texts)
+    find = forest.find
     for i, ranked, limit in probes:
         # A near-duplicate holds most of this text's rare shared sentences; a text sharing one or
         # two of them (a quote, a stock phrase) is not worth comparing in full.
-        hits = Counter(j for sentence in ranked for j in postings[sentence])
+        hits = Counter(chain.from_iterable(postings[sentence] for sentence in ranked))
         need = (len(ranked) + 1) // 2
+        mine: dict[int, tuple[frozenset[str], int]] = {}  # this text under each pair limit
         for j in sorted(j for j, count in hits.items() if count >= need and j != i):
-            if forest.find(i) == forest.find(j):
+            pair = i * n + j if i < j else j * n + i
+            if pair in compared:
                 continue
-            containment, jaccard = similar(texts[i], texts[j], df, max(limit, limits[j]))
-            if containment >= CONTAINMENT and jaccard >= JACCARD:
+            compared.add(pair)
+            if find(i) == find(j):
+                continue
+            pair_limit = limits[j] if limits[j] > limit else limit
+            kept_i = mine.get(pair_limit)
+            if kept_i is None:
+                kept_i = mine[pair_limit] = kept(i, pair_limit)
+            if _merges(kept_i, kept(j, pair_limit)):
                 forest.union(i, j)
 
 

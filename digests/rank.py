@@ -17,6 +17,7 @@ earliest publication time, then the id of the earliest copy.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,15 +54,33 @@ def outlet_of(item: Item) -> str:
 
 
 def _earliest_first(matches: Sequence[Match]) -> tuple[Match, ...]:
-    return tuple(sorted(matches, key=lambda m: (m.item.published, m.item.id)))
+    if len(matches) == 1:  # most stories have one copy: nothing to sort
+        return (matches[0],)
+    return tuple(sorted(matches, key=_chronological))
+
+
+def _chronological(match: Match) -> tuple[datetime, str]:
+    return match.item.published, match.item.id
 
 
 def _base_score(copies: Sequence[Match], priority: SourcePriority) -> float:
     title = any(h.field is Field.TITLE for m in copies for h in m.hits)
     relevance = max(m.relevance for m in copies)
     outlets = len({outlet_of(m.item) for m in copies})
-    source = max(source_priority_of(m.item, priority) for m in copies)
+    source = max(source_priority_of(m.item, priority) for m in copies) if priority else 0.0
     return TITLE_BONUS * title + math.log1p(relevance) + OUTLETS * math.log(outlets) + source
+
+
+def _single_score(copy: Match, priority: SourcePriority) -> float:
+    """:func:`_base_score` of a story with one copy, the common case (a day has tens of thousands
+    of topic-story pairs), without its generators: the same terms, the same float operations."""
+    title = False
+    for hit in copy.hits:
+        if hit.field is Field.TITLE:
+            title = True
+            break
+    source = source_priority_of(copy.item, priority) if priority else 0.0
+    return TITLE_BONUS * title + math.log1p(copy.relevance) + OUTLETS * math.log(1) + source
 
 
 def rank_stories(stories: Sequence[Sequence[Match]], priority: SourcePriority) -> list[RankedStory]:
@@ -69,15 +88,51 @@ def rank_stories(stories: Sequence[Sequence[Match]], priority: SourcePriority) -
 
     Each story is the non-empty list of its copies' matches for the topic; empty ones are dropped.
     """
+    ranked = [RankedStory(copies, score) for copies, score in _scored(stories, priority)]
+    ranked.sort(key=_best_first)
+    return ranked
+
+
+def top_stories(
+    stories: Sequence[Sequence[Match]], priority: SourcePriority, top: int
+) -> tuple[int, list[RankedStory]]:
+    """How many stories there are, and ``rank_stories(stories, priority)[:top]``.
+
+    A digest shows a topic's few best stories out of hundreds or thousands; this orders only those.
+    """
+    scored = _scored(stories, priority)
+    if 0 <= top < len(scored):
+        # heapq.nsmallest is sorted(...)[:top], ties in input order included.
+        best = heapq.nsmallest(top, scored, key=_best_first_scored)
+    else:  # all of them, or a slice from the end (a negative top): every story is ordered
+        best = sorted(scored, key=_best_first_scored)[:top]
+    return len(scored), [RankedStory(copies, score) for copies, score in best]
+
+
+_Scored = tuple[tuple[Match, ...], float]  # a story's copies, earliest first, and its score
+
+
+def _scored(stories: Sequence[Sequence[Match]], priority: SourcePriority) -> list[_Scored]:
+    """Each non-empty story's copies, earliest first, and its score."""
     copies_of = [_earliest_first(story) for story in stories if story]
     if not copies_of:
         return []
     firsts: list[datetime] = [copies[0].item.published for copies in copies_of]
     start = min(firsts)
     span = (max(firsts) - start).total_seconds()
-    ranked = []
+    scored = []
     for copies, first in zip(copies_of, firsts, strict=True):
         recency = (first - start).total_seconds() / span if span > 0 else 0.0
-        ranked.append(RankedStory(copies, _base_score(copies, priority) + RECENCY * recency))
-    ranked.sort(key=lambda s: (-s.score, s.matches[0].item.published, s.matches[0].item.id))
-    return ranked
+        base = _single_score(copies[0], priority) if len(copies) == 1 else _base_score(copies, priority)
+        scored.append((copies, base + RECENCY * recency))
+    return scored
+
+
+def _best_first(story: RankedStory) -> tuple[float, datetime, str]:
+    first = story.matches[0].item
+    return -story.score, first.published, first.id
+
+
+def _best_first_scored(scored: _Scored) -> tuple[float, datetime, str]:
+    first = scored[0][0].item
+    return -scored[1], first.published, first.id

@@ -13,13 +13,14 @@ import hashlib
 import re
 import unicodedata
 from datetime import date
+from functools import partial
 from html import escape
 from urllib.parse import quote
 
 from digests import texts
 from digests.model import Digest, SnippetPart
 from digests.render_telegram import MESSAGE_LIMIT, render_telegram
-from digests.render_view import EntryView, SectionView, digest_view
+from digests.render_view import EntryView, SectionView, digest_view, reuse
 
 __all__ = [
     "MESSAGE_LIMIT",
@@ -60,14 +61,19 @@ def render_markdown(digest: Digest) -> str:
     view = digest_view(digest)
     lines = [f"# {_md(view.heading)}", "", _md(view.summary), ""]
     for section in view.sections:
-        lines += [f"## {_md(section.heading)}", ""]
-        if section.description:
-            lines += [f"*{_md(section.description)}*", ""]
-        for entry in section.entries:
-            lines += [*_markdown_entry(entry), ""]
-        if section.more > 0:
-            lines += [_md(texts.MORE.format(n=section.more)), ""]
+        lines += reuse(section, "markdown", partial(_markdown_section, section))
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _markdown_section(section: SectionView) -> list[str]:
+    lines = [f"## {_md(section.heading)}", ""]
+    if section.description:
+        lines += [f"*{_md(section.description)}*", ""]
+    for entry in section.entries:
+        lines += [*_markdown_entry(entry), ""]
+    if section.more > 0:
+        lines += [_md(texts.MORE.format(n=section.more)), ""]
+    return lines
 
 
 def _markdown_entry(entry: EntryView) -> list[str]:
@@ -109,7 +115,7 @@ def render_html_page(digest: Digest) -> str:
         "</header>",
     ]
     for section in view.sections:
-        body += _html_section(section)
+        body += reuse(section, "html", partial(_html_section, section))
     return "\n".join(
         [
             "<!doctype html>",

@@ -10,6 +10,7 @@ a message of its own is the only thing ever shortened: its title and snippet are
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from html import escape
 
 from digests import texts
@@ -19,6 +20,7 @@ from digests.render_view import (
     EntryView,
     SectionView,
     digest_view,
+    reuse,
     shorten_snippet,
     shorten_title,
     utf16_len,
@@ -47,7 +49,7 @@ def render_telegram(digest: Digest, limit: int = MESSAGE_LIMIT) -> list[str]:
         for index, entry in enumerate(section.entries):
             # The heading travels with the first entry so that no message ends on a bare heading.
             packer.add(
-                _entry(entry, entry.title, entry.snippet, link=True),
+                reuse(entry, "telegram", partial(_entry, entry, entry.title, entry.snippet, link=True)),
                 lead="" if index else heading,
                 fresh=continued if index else heading,
                 fit=_fitter(entry),

@@ -8,8 +8,13 @@ escapes: each format escapes for its own syntax.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
+from typing import TypeVar, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -26,6 +31,44 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # C0 and C1 controls: terminal escapes in console output, rejected or invisible in Telegram.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
+
+_T = TypeVar("_T")
+# (id of the object, what was made of it) → (the object, the value): see shared_rendering().
+_Shared = dict[tuple[int, Hashable], tuple[object, object]]
+_SHARED: ContextVar[_Shared | None] = ContextVar("digests_shared_rendering", default=None)
+
+
+@contextmanager
+def shared_rendering() -> Iterator[None]:
+    """Within the block, a digest, a section or an entry is made ready to show (and, by each
+    format, written out) once, however many digests it is rendered in.
+
+    :class:`bot.digesting.Digester` renders each subscription's selection of the day's sections:
+    the same section objects, each in tens of chats' digests, three formats each. Everything
+    rendered is a frozen value and every rendering a pure function of it, so a cached result is
+    the result. Entries are keyed by object identity (hashing a section would cost a good part of
+    rendering it); the cache keeps each object alive so that its id cannot pass to another one.
+    The cache is per context (thread), and dropped at the end of the block.
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def reuse(obj: object, what: Hashable, make: Callable[[], _T]) -> _T:
+    """``make()``: what ``what`` makes of ``obj``, made once per :func:`shared_rendering` block."""
+    shared = _SHARED.get()
+    if shared is None:
+        return make()
+    key = (id(obj), what)
+    cached = shared.get(key)
+    if cached is not None and cached[0] is obj:
+        return cast(_T, cached[1])
+    value = make()
+    shared[key] = (obj, value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +113,42 @@ class DigestView:
     heading: str  # "金融要闻 2026-11-20 星期五", with the label when there is one
     summary: str  # the counts line, or the "今日无相关新闻" line
     sections: tuple[SectionView, ...]
+
+
+def story_count(digest: Digest) -> int:
+    """``digest.stories``: how many distinct stories the digest holds (the header shows it).
+
+    That is a union of the sections' story sets, thousands of numbers each: for each of hundreds of
+    chats' digests, most of what its header costs. Within a :func:`shared_rendering` block, each
+    section's set becomes, once, an int with a bit per story number, and a digest's count is the
+    number of bits set in the OR of its sections' ints, counted once per digest.
+    """
+    if _SHARED.get() is None:
+        return digest.stories
+    return reuse(digest, "stories", lambda: _story_count(digest))
+
+
+def _story_count(digest: Digest) -> int:
+    union = 0
+    for section in digest.sections:
+        mask = reuse(section, "stories", partial(_story_mask, section.story_keys))
+        if mask is None:  # digest.stories' other rule (a sum of totals), or odd keys
+            return digest.stories
+        union |= mask
+    return union.bit_count()
+
+
+def _story_mask(keys: frozenset[int]) -> int | None:
+    """The story numbers as the bits of an int; None unless they are ints from 0 to a million."""
+    if not keys or min(keys) < 0 or max(keys) >= 1 << 20:
+        return None
+    bits = bytearray(max(keys) // 8 + 1)
+    try:
+        for key in keys:
+            bits[key >> 3] |= 1 << (key & 7)
+    except TypeError:  # not an int after all
+        return None
+    return int.from_bytes(bits, "little")
 
 
 def utf16_len(text: str) -> int:
@@ -208,6 +287,10 @@ def entry_view(entry: Entry, number: int, zone: ZoneInfo, day: date) -> EntryVie
 
 def section_view(section: TopicSection, zone: ZoneInfo, day: date) -> SectionView:
     """One topic's section made ready to show."""
+    return reuse(section, ("view", zone, day), lambda: _section_view(section, zone, day))
+
+
+def _section_view(section: TopicSection, zone: ZoneInfo, day: date) -> SectionView:
     return SectionView(
         name=cap(clean(section.name), NAME_LIMIT),
         description=clean(section.description),
@@ -225,6 +308,10 @@ def digest_view(digest: Digest) -> DigestView:
     Raises :class:`zoneinfo.ZoneInfoNotFoundError` when ``digest.timezone`` is not an IANA name;
     configuration is validated before a digest is built, so this is a programming error.
     """
+    return reuse(digest, "view", lambda: _digest_view(digest))
+
+
+def _digest_view(digest: Digest) -> DigestView:
     zone = ZoneInfo(digest.timezone)
     iso = digest.day.isoformat()
     dated = texts.DATE_LINE.format(day=iso, weekday=texts.WEEKDAYS[digest.day.weekday()])
@@ -239,7 +326,7 @@ def digest_view(digest: Digest) -> DigestView:
         summary = texts.EMPTY.format(considered=digest.items_considered)
     else:
         summary = texts.COUNTS.format(
-            stories=digest.stories, topics=len(digest.sections), considered=digest.items_considered
+            stories=story_count(digest), topics=len(digest.sections), considered=digest.items_considered
         )
     sections = tuple(section_view(section, zone, digest.day) for section in digest.sections)
     return DigestView(title=title, heading=heading, summary=summary, sections=sections)

@@ -116,6 +116,9 @@ class Explanation:
         return lines
 
 
+_Step = tuple[int, str, tuple[str, ...], str | None]  # see _Rule.steps
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     """A topic compiled: its entries folded and split into words."""
@@ -128,6 +131,11 @@ class _Rule:
     require: tuple[tuple[str, tuple[str, ...]], ...]
     sources: frozenset[str]  # casefolded: TechWeb and Techweb are one outlet
     exclude_sources: frozenset[str]
+    # For the matching loop, which runs for every candidate topic of every item (see _hits): each
+    # keyword with its position, and its single folded word when no context can negate it (every
+    # occurrence then counts), else None; and every keyword's weight, looked up once here.
+    steps: tuple[_Step, ...]
+    weight: dict[str, float]
 
 
 def _entries(values: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -151,14 +159,20 @@ def _compile(topic: Topic) -> _Rule:
     contexts = [c for _, cs in _entries(topic.not_in) for c in cs]
     # A context only matters to the keyword words it contains (上市 in 线上市场).
     by_word = {w: tuple((c, _offsets(w, c)) for c in contexts if w in c) for w in words}
+    negatable = {w: cs for w, cs in by_word.items() if cs}
     return _Rule(
         topic=topic,
         keywords=keywords,
-        contexts={w: cs for w, cs in by_word.items() if cs},
+        contexts=negatable,
         exclude=_entries(topic.exclude),
         require=_entries(topic.require),
         sources=frozenset(s.strip().casefold() for s in topic.sources if s.strip()),
         exclude_sources=frozenset(s.strip().casefold() for s in topic.exclude_sources if s.strip()),
+        steps=tuple(
+            (k, keyword, ws, ws[0] if len(ws) == 1 and ws[0] not in negatable else None)
+            for k, (keyword, ws) in enumerate(keywords)
+        ),
+        weight={keyword: topic.weight(keyword) for keyword, _ in keywords},
     )
 
 
@@ -181,11 +195,29 @@ def _counted(
     return [s for s in starts if s not in negated]
 
 
-def _hits(rule: _Rule, title: _Scan, text: _Scan, negations: list[Negation] | None) -> list[Hit]:
-    """Counted hits, title hits first, then by first position."""
+def _hits(
+    rule: _Rule,
+    title: _Scan,
+    text: _Scan,
+    negations: list[Negation] | None,
+    steps: Sequence[_Step] | None = None,
+) -> list[Hit]:
+    """Counted hits, title hits first, then by first position.
+
+    ``steps``: the rule's keywords to look at, in configuration order, when the caller knows which
+    ones have a word in the item (the others cannot hit); every keyword when None.
+    """
     hits: list[Hit] = []
-    for keyword, words in rule.keywords:
-        if len(words) == 1:  # the common case, kept lean: this runs for every candidate topic
+    for _, keyword, words, plain in rule.steps if steps is None else steps:
+        if plain is not None:
+            # The common case, kept lean: one word, every occurrence counted, so the first counted
+            # one is the first one (what _Scan.first finds at rank 0).
+            if in_title := title.occ.get(plain):
+                hits.append(Hit(keyword, Field.TITLE, len(in_title), title.folded.find(plain)))
+            if in_text := text.occ.get(plain):
+                hits.append(Hit(keyword, Field.TEXT, len(in_text), text.folded.find(plain)))
+            continue
+        if len(words) == 1:
             word = words[0]
             if word not in title.occ and word not in text.occ:
                 continue
@@ -207,15 +239,23 @@ def _hits(rule: _Rule, title: _Scan, text: _Scan, negations: list[Negation] | No
             if present:
                 first = min(scan.first(w, s) for w, s in present)
                 hits.append(Hit(keyword, field, min(len(s) for _, s in present), first))
-    hits.sort(key=lambda h: (h.field is not Field.TITLE, h.first))
+    if len(hits) > 1:
+        hits.sort(key=_hit_order)
     return hits
 
 
-def _relevance(topic: Topic, hits: Sequence[Hit]) -> float:
-    return sum(topic.weight(h.keyword) * _FACTOR[h.field] * (1.0 + math.log(h.count)) for h in hits)
+def _hit_order(hit: Hit) -> tuple[bool, int]:
+    return hit.field is not Field.TITLE, hit.first
+
+
+def _relevance(rule: _Rule, hits: Sequence[Hit]) -> float:
+    weight = rule.weight
+    return sum([weight[h.keyword] * _FACTOR[h.field] * (1.0 + math.log(h.count)) for h in hits])
 
 
 def _present(words: tuple[str, ...], title: _Scan, text: _Scan) -> bool:
+    if len(words) == 1:  # the usual entry, without a generator
+        return words[0] in title.occ or words[0] in text.occ
     return all(w in title.occ or w in text.occ for w in words)
 
 
@@ -233,17 +273,18 @@ class TopicMatcher:
         """Compile ``topics`` (names are expected to be distinct; the last one wins otherwise)."""
         self._rules = [_compile(t) for t in topics]
         self._index = {r.topic.name: i for i, r in enumerate(self._rules)}
-        # keyword word → the topics (by position) that use it: only those are evaluated for an item.
-        self._topics_of: dict[str, list[int]] = {}
+        # keyword word → the keywords that use it, as (topic, keyword) positions: only those topics
+        # are evaluated for an item, and only for those keywords (a topic has several, an item
+        # holds few of them, and looking for the others was most of the matching time).
+        self._steps_of: dict[str, list[tuple[int, _Step]]] = {}
         words: set[str] = set()
         for i, rule in enumerate(self._rules):
-            for _, ws in rule.keywords:
-                for w in ws:
-                    if i not in self._topics_of.setdefault(w, []):
-                        self._topics_of[w].append(i)
+            for step in rule.steps:
+                for w in dict.fromkeys(step[2]):
+                    self._steps_of.setdefault(w, []).append((i, step))
             words.update(c for cs in rule.contexts.values() for c, _ in cs)
             words.update(w for _, ws in rule.exclude + rule.require for w in ws)
-        words.update(self._topics_of)
+        words.update(self._steps_of)
         self._automaton: ahocorasick.Automaton | None = None
         if words:  # an automaton without words cannot be built
             self._automaton = ahocorasick.Automaton()
@@ -267,25 +308,41 @@ class TopicMatcher:
     def _occurrences(self, item: Item) -> tuple[_Scan, _Scan]:
         return self._scan(fold(item.title)), self._scan(fold(item.text))
 
-    def _evaluate(self, rule: _Rule, item: Item, title: _Scan, text: _Scan) -> Match | None:
+    def _evaluate(
+        self, rule: _Rule, item: Item, title: _Scan, text: _Scan, steps: Sequence[_Step]
+    ) -> Match | None:
         if (rule.sources or rule.exclude_sources) and _source_refused(rule, item):
             return None
-        hits = _hits(rule, title, text, None)
+        hits = _hits(rule, title, text, None, steps)
         if not hits:
             return None
-        if rule.exclude and any(_present(ws, title, text) for _, ws in rule.exclude):
-            return None
-        if rule.require and not all(_present(ws, title, text) for _, ws in rule.require):
-            return None
-        return Match(rule.topic.name, item, tuple(hits), _relevance(rule.topic, hits))
+        for _, words in rule.exclude:
+            if _present(words, title, text):
+                return None
+        for _, words in rule.require:
+            if not _present(words, title, text):
+                return None
+        return Match(rule.topic.name, item, tuple(hits), _relevance(rule, hits))
 
     def match(self, item: Item) -> list[Match]:
         """One Match per topic the item is relevant to, in the order the topics were given."""
         title, text = self._occurrences(item)
-        candidates = {i for word in title.occ.keys() | text.occ.keys() for i in self._topics_of.get(word, ())}
+        found: dict[int, list[_Step]] = {}  # topic → its keywords with a word in the item
+        for word in title.occ.keys() | text.occ.keys():
+            for i, step in self._steps_of.get(word, ()):
+                steps = found.get(i)
+                if steps is None:
+                    found[i] = [step]
+                elif step not in steps:  # a keyword of several words, more than one found
+                    steps.append(step)
         matches = []
-        for i in sorted(candidates):
-            match = self._evaluate(self._rules[i], item, title, text)
+        for i in sorted(found):
+            steps = found[i]
+            if len(steps) > 1:
+                # In configuration order (steps start with their position), as _hits would take
+                # them: hits with equal sort keys keep that order.
+                steps.sort()
+            match = self._evaluate(self._rules[i], item, title, text, steps)
             if match is not None:
                 matches.append(match)
         return matches
@@ -318,6 +375,6 @@ class TopicMatcher:
             missing_required=missing,
             source_refused=refused,
             source=item.source,
-            relevance=_relevance(rule.topic, hits),
+            relevance=_relevance(rule, hits),
             usable=bool(rule.keywords),
         )

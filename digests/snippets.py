@@ -37,7 +37,9 @@ def _sentence_around(text: str, pos: int) -> tuple[int, int]:
 def _occurrences(folded: str, origin: Sequence[int], keywords: Sequence[str]) -> list[tuple[int, int]]:
     """Non-overlapping spans (in the original text) of every keyword occurrence, longest first wins."""
     spans: list[tuple[int, int]] = []
-    for word in sorted({k for k in keywords if k}, key=len, reverse=True):
+    # Longest first; among equally long ones, in the order given (a set's order would vary with
+    # the hash seed, and with it which of two overlapping keywords is highlighted).
+    for word in sorted(dict.fromkeys(k for k in keywords if k), key=len, reverse=True):
         at = folded.find(word)
         while at >= 0:
             start, end = origin[at], origin[at + len(word) - 1] + 1

@@ -17,7 +17,23 @@ import pytest
 
 from bot.models import Item, ItemKind
 from bot.sources.parse import parse_file
-from digests.cluster import CONTAINMENT, JACCARD, _body, _sentences, cluster_items, similar
+from digests.cluster import (
+    BOILERPLATE_MIN_DF,
+    BOILERPLATE_RATIO,
+    CONTAINMENT,
+    JACCARD,
+    PROBE_CAP,
+    PROBES,
+    _body,
+    _Forest,
+    _Kept,
+    _merges,
+    _near_duplicates,
+    _rare_df,
+    _sentences,
+    cluster_items,
+    similar,
+)
 from tests.conftest import CORPUS, REPO, SEEDS, corpus_available
 
 MTIME = datetime(2024, 3, 1, tzinfo=UTC)
@@ -277,3 +293,77 @@ def test_five_thousand_items_cluster_quickly() -> None:
     assert 400 <= reprints <= 550  # one in ten, give or take the dice
     # Measured 0.2-0.3 s on a shared two-core machine; the bound leaves room for a loaded one.
     assert elapsed < 2.0, elapsed
+
+
+def straightforward_near_duplicates(texts: list[frozenset[str]]) -> list[int]:
+    """The candidate pairs compared one by one with similar(), each time it is proposed: what the
+    cached, deduplicated comparison of _near_duplicates must agree with. Each text's group root."""
+    df: Counter[str] = Counter()
+    for sentences in texts:
+        df.update(sentences)
+    shared = {s for s, count in df.items() if 1 < count <= PROBE_CAP}
+    postings: dict[str, list[int]] = {}
+    probes = []
+    for i, sentences in enumerate(texts):
+        common = sentences & shared
+        if not common:
+            continue
+        for sentence in common:
+            postings.setdefault(sentence, []).append(i)
+        limit = max(BOILERPLATE_MIN_DF, BOILERPLATE_RATIO * _rare_df(sentences, df))
+        ranked = sorted((s for s in common if df[s] <= limit), key=lambda s: (df[s], -len(s), s))
+        probes.append((i, ranked[:PROBES], limit))
+    limits = {i: limit for i, _, limit in probes}
+    forest = _Forest(len(texts))
+    for i, ranked, limit in probes:
+        hits = Counter(j for sentence in ranked for j in postings[sentence])
+        need = (len(ranked) + 1) // 2
+        for j in sorted(j for j, count in hits.items() if count >= need and j != i):
+            if forest.find(i) != forest.find(j):
+                containment, jaccard = similar(texts[i], texts[j], df, max(limit, limits[j]))
+                if containment >= CONTAINMENT and jaccard >= JACCARD:
+                    forest.union(i, j)
+    return [forest.find(i) for i in range(len(texts))]
+
+
+@pytest.mark.parametrize("dice", range(6))
+def test_near_duplicates_agree_with_comparing_every_proposed_pair(dice: int) -> None:
+    # Sentences repeated across many texts (the benchmark's dense case), boilerplate in most of
+    # them, and edited copies: pairs on both sides of the thresholds and of the boilerplate limits.
+    rng = random.Random(dice)
+    pool = [f"句{n}" + "字" * rng.randint(3, 60) for n in range(80)]
+    boilerplate = pool[:3]
+    texts: list[frozenset[str]] = []
+    for _ in range(400):
+        if texts and rng.random() < 0.3:
+            copy = set(rng.choice(texts))
+            for _ in range(rng.randint(0, 3)):
+                if copy and rng.random() < 0.5:
+                    copy.discard(rng.choice(sorted(copy)))
+                else:
+                    copy.add(rng.choice(pool))
+            texts.append(frozenset(copy))
+        else:
+            chosen = set(rng.sample(pool, rng.randint(2, 12)))
+            texts.append(frozenset(chosen | set(rng.sample(boilerplate, rng.randint(0, 3)))))
+    forest = _Forest(len(texts))
+    _near_duplicates(texts, forest)
+    expected = straightforward_near_duplicates(texts)
+    assert [forest.find(i) for i in range(len(texts))] == expected
+    assert len(set(expected)) < len(texts)  # some texts did merge
+
+
+def test_a_pairs_cached_comparison_is_similars() -> None:
+    rng = random.Random(1)
+    pool = [f"句{n}" + "字" * rng.randint(3, 30) for n in range(40)]
+    texts = [frozenset(rng.sample(pool, rng.randint(0, 15))) for _ in range(60)]
+    df = Counter({s: rng.randint(1, 20) for s in pool})  # counts on both sides of every limit
+    kept = _Kept(texts, df)
+    for _ in range(3000):
+        i, j, limit = rng.randrange(60), rng.randrange(60), rng.randint(0, 21)
+        for k in (i, j):
+            chosen = frozenset(s for s in texts[k] if df[s] <= limit)
+            assert kept(k, limit) == (chosen, sum(map(len, chosen)))
+        containment, jaccard = similar(texts[i], texts[j], df, limit)
+        merged = containment >= CONTAINMENT and jaccard >= JACCARD
+        assert _merges(kept(i, limit), kept(j, limit)) == merged

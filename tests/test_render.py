@@ -6,6 +6,7 @@ import ast
 import html
 import random
 import re
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,6 +25,7 @@ from digests.render import (
     render_telegram,
     render_text,
 )
+from digests.render_view import shared_rendering, story_count
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 20)
@@ -483,3 +485,41 @@ def test_a_day_of_1000_entries_loses_nothing() -> None:
     digest = make_digest(section("财政", *entries[:500]), section("债务", *entries[500:]))
     messages = render_telegram(digest)
     check_messages(digest, messages)
+
+
+def test_shared_rendering_renders_many_selections_of_a_day_as_each_alone() -> None:
+    # What Digester.queue_due does: each chat's digest is a selection of the day's section objects,
+    # rendered in every format within one shared_rendering block.
+    rng = random.Random(5)
+    day_sections = [
+        replace(
+            section(f"主题{n}", *(make_entry(f"{n}-{k} <b>&", outlets=("乙", "甲")) for k in range(n % 4))),
+            story_keys=frozenset(rng.sample(range(60), rng.randint(0, 12))),
+        )
+        for n in range(12)
+    ]
+    chats = [
+        make_digest(*rng.sample(day_sections, rng.randint(0, 6)), label=rng.choice(["", "财政局", "<x>"]))
+        for _ in range(40)
+    ]
+    formats = (render_markdown, render_html_page, render_telegram, render_text, story_count)
+    alone = [[render(chat) for render in formats] for chat in chats]
+    with shared_rendering():
+        shared = [[render(chat) for render in formats] for chat in chats]
+        again = [[render(chat) for render in formats] for chat in chats]
+    assert shared == alone == again
+    assert [row[-1] for row in alone] == [chat.stories for chat in chats]
+
+
+@given(
+    keys=st.lists(
+        st.frozensets(st.one_of(st.integers(0, 3000), st.integers(-5, 2**40)), max_size=30),
+        max_size=5,
+    )
+)
+def test_story_count_is_the_digests_story_count(keys: list[frozenset[int]]) -> None:
+    digest = make_digest(
+        *(replace(section(f"t{n}", total=len(k) + 1), story_keys=k) for n, k in enumerate(keys))
+    )
+    with shared_rendering():
+        assert story_count(digest) == digest.stories

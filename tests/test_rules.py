@@ -360,3 +360,38 @@ def test_the_digest_core_does_no_io() -> None:
         source = (REPO / "digests" / f"{name}.py").read_text(encoding="utf-8")
         for forbidden in ("sqlite", "httpx", "telegram", "open(", "datetime.now", "time.time"):
             assert forbidden not in source, (name, forbidden)
+
+
+@given(
+    text=st.text(alphabet="线上市场化走企业银行贷款。A ", max_size=60),
+    title=st.text(alphabet="上市场企业银行贷款", max_size=10),
+    data=st.data(),
+)
+def test_matching_looks_only_at_the_keywords_found_and_agrees_with_explain(
+    text: str, title: str, data: st.DataObject
+) -> None:
+    # match() evaluates a topic on the keywords with a word in the item; explain() on all of them.
+    # Keywords here are prefixes of one another (equal first positions: order by configuration),
+    # have several words, or are negated by contexts.
+    words = ["上市", "上市场", "市场", "企业上市", "银行 贷款", "贷款 企业", "A", "场化"]
+    topics = [
+        Topic(
+            f"t{n}",
+            tuple(data.draw(st.lists(st.sampled_from(words), min_size=1, max_size=5, unique=True))),
+            not_in=tuple(
+                data.draw(st.lists(st.sampled_from(["线上市场", "走上市场化", "企业上市"]), max_size=2))
+            ),
+            exclude=tuple(data.draw(st.lists(st.sampled_from(["化走", "银行 线上"]), max_size=1))),
+            weights={"市场": 2.5, "银行 贷款": 0.5},
+        )
+        for n in range(4)
+    ]
+    matcher = TopicMatcher(topics)
+    it = item(text, title)
+    matched = {m.topic: m for m in matcher.match(it)}
+    for topic in topics:
+        explanation = matcher.explain(it, topic.name)
+        assert explanation.matched == (topic.name in matched)
+        if explanation.matched:
+            assert matched[topic.name].hits == explanation.hits
+            assert matched[topic.name].relevance == explanation.relevance
