@@ -36,7 +36,7 @@ LOOKBACK_FIRINGS = 7
 class DueReport:
     """What one check of the subscriptions queued or recorded."""
 
-    queued: list[str] = field(default_factory=list)  # "chat day (n parts)"
+    queued: list[str] = field(default_factory=list)  # "chat day (number of messages)"
     silent: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
 
@@ -113,10 +113,11 @@ class Digester:
                 if (
                     current is not None
                     and current.origin == "config"
-                    and not current.paused
                     and ((current.topics, current.time, current.days, current.title) == wanted)
                 ):
-                    continue  # unchanged: keep its creation time
+                    # Unchanged: keep its creation time, and keep it paused if the chat removed
+                    # the bot (a restart must not knock on that door again; editing it does).
+                    continue
                 self.store.save_subscription(
                     channel,
                     sub.chat,

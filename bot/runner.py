@@ -119,7 +119,7 @@ class Service:
         try:
             report = await asyncio.to_thread(self.digester.queue_due)
             for line in report.queued:
-                log.info("digest queued: %s parts", line)
+                log.info("digest queued: %s", line)
             flushed = await self.deliverer.flush()
             if flushed.sent or flushed.failed or flushed.retried:
                 log.info(

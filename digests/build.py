@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 
 from bot.models import Item
 from bot.textindex import split_query
@@ -26,10 +26,6 @@ from digests.snippets import highlight
 def outlet_name(item: Item) -> str:
     """The outlet readers know a copy by: the original newspaper, else the source's name."""
     return item.origin or item.source_name or item.source
-
-
-def _chronological(match: Match) -> tuple[datetime, str]:
-    return match.item.published, match.item.id
 
 
 def _entry(story: RankedStory) -> Entry:

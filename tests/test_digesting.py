@@ -128,8 +128,10 @@ def test_config_subscriptions_are_synced(tmp_path: Path, seeded: Store) -> None:
     Digester(config, seeded, lambda: now).sync_config_subscriptions()
     (sub,) = seeded.subscriptions()
     assert sub.channel is Channel.CONSOLE and sub.topics == ("上市",) and sub.origin == "config"
+    seeded.pause_subscription(Channel.CONSOLE, "console", "gone")
     Digester(config, seeded, lambda: now + timedelta(days=1)).sync_config_subscriptions()
-    assert seeded.subscriptions()[0].created == now  # unchanged: not re-created
+    (same,) = seeded.subscriptions()
+    assert same.created == now and same.paused == "gone"  # unchanged: not re-created, still paused
     Digester(make_config(tmp_path), seeded, lambda: now).sync_config_subscriptions()
     assert seeded.subscriptions() == []  # removed from the config: removed
 
