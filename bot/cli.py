@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot import cli_digest, console, health, texts, topics_export
+from bot import cli_digest, console, texts, topics_export
 from bot.cli_output import (
     poll_report_json,
     print_import_report,
@@ -31,8 +31,9 @@ from bot.config import Config, ConfigError, SourceConfig, format_duration, load_
 from bot.importer import count_files, discover, import_files
 from bot.lock import AlreadyRunning, ServiceLock
 from bot.runner import serve
-from bot.service import Poller, PollReport, due_sources, state_of, utc_now
-from bot.store import SourceCount, SourceState, Store
+from bot.service import Poller, PollReport, due_sources, utc_now
+from bot.source_status import sources_overview
+from bot.store import Store
 from bot.topicset import effective_topics
 from handlers import news
 
@@ -236,19 +237,16 @@ def cmd_topics(config: Config, args: argparse.Namespace) -> int:
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
     """Which config and database are in use, and each source's health."""
     store = Store.open_existing(config.database)
-    counts: dict[str, SourceCount] = {}
-    states: dict[str, SourceState] = {}
     total = 0
     if store is not None:
         with store:
-            counts = {c.via: c for c in store.counts_by_via()}
-            states = store.source_states()
+            overview = sources_overview(config, store, utc_now())
             total = store.count()
-    now = utc_now()
+    else:
+        overview = sources_overview(config, None, utc_now())
     sources = []
-    for source in config.sources:
-        count = counts.get(source.name)
-        state = state_of(source, states.get(source.name))
+    for status in overview.sources:
+        source, state = status.source, status.state
         sources.append(
             {
                 "name": source.name,
@@ -256,19 +254,17 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
                 "location": source.location,
                 "every": format_duration(source.every),
                 "enabled": source.enabled,
-                "state": health.classify(state, now=now, every=source.every, stale_after=source.stale_after),
+                "state": status.health,
                 "last_error": state.last_error if state else "",
                 "failures": state.failures if state else 0,
                 "last_attempt": _iso(state.last_attempt if state else None),
                 "last_success": _iso(state.last_success if state else None),
                 "last_new": _iso(state.last_new if state else None),
                 "next_attempt": _iso(state.next_attempt if state else None),
-                "items": count.items if count else 0,
-                "newest": count.newest.isoformat() if count else None,
+                "items": status.items,
+                "newest": _iso(status.newest),
             }
         )
-    configured = {s.name for s in config.sources}
-    other = sum(c.items for via, c in counts.items() if via not in configured)
     data = {
         "config": str(config.path),
         "config_origin": config.origin,
@@ -276,7 +272,7 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         "database_exists": store is not None,
         "items": total,
         "sources": sources,
-        "other_items": other,
+        "other_items": overview.other_items,
     }
     if args.json:
         _print_json(data)

@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bot.config import format_duration
-from bot.health import Health, classify
-from bot.service import state_of
+from bot.health import Health
+from bot.source_status import sources_overview
 from digests.render_view import cap, clean
 from handlers import texts as T
 from handlers.base import Command, Context, Line, Reply, Request, Span, Style
@@ -82,43 +82,36 @@ def topics_command(ctx: Context, request: Request) -> Reply:
     return Reply(tuple(lines))
 
 
-def _health(ctx: Context) -> list[tuple[str, Health, str, int]]:
-    """(source name, health, its line, items) for each configured source."""
-    states = ctx.store.source_states()
-    counts = {c.via: c for c in ctx.store.counts_by_via()}
-    now = ctx.now()
+def _health(ctx: Context) -> tuple[list[tuple[Health, str]], int]:
+    """(health, its line) for each configured source, and the items from elsewhere."""
+    overview = sources_overview(ctx.config, ctx.store, ctx.now())
     zone = ctx.config.timezone
     result = []
-    for source in ctx.config.sources:
-        state = state_of(source, states.get(source.name))
-        health = classify(state, now=now, every=source.every, stale_after=source.stale_after)
-        count = counts.get(source.name)
-        items = count.items if count else 0
+    for status in overview.sources:
+        source, state = status.source, status.state
         line = T.SOURCE_LINE.format(
             name=source.name,
             kind=T.SOURCE_KINDS.get(source.kind, source.kind),
             every=format_duration(source.every),
             disabled="" if source.enabled else T.SOURCE_DISABLED,
-            health=T.HEALTH[health],
-            items=items,
+            health=T.HEALTH[status.health],
+            items=status.items,
         )
-        if count:
-            line += T.SOURCE_NEWEST.format(when=count.newest.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+        if status.newest is not None:
+            line += T.SOURCE_NEWEST.format(when=status.newest.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
         if state is not None and state.last_error:
             line += "\n" + T.SOURCE_ERROR.format(error=cap(clean(state.last_error), 120), n=state.failures)
-        result.append((source.name, health, line, items))
-    return result
+        result.append((status.health, line))
+    return result, overview.other_items
 
 
 def sources_command(ctx: Context, request: Request) -> Reply:
     """/sources: each configured source's health, items and last error."""
-    sources = _health(ctx)
+    sources, other = _health(ctx)
     if not sources:
         return text_reply(T.NO_SOURCES)
     lines = [T.SOURCES_HEADER.format(n=len(sources))]
-    lines += [line for _, _, line, _ in sources]
-    configured = {name for name, _, _, _ in sources}
-    other = sum(c.items for c in ctx.store.counts_by_via() if c.via not in configured)
+    lines += [line for _, line in sources]
     if other:
         lines.append(T.SOURCES_OTHER.format(n=other))
     return text_reply(*lines)
@@ -126,7 +119,7 @@ def sources_command(ctx: Context, request: Request) -> Reply:
 
 def status_command(ctx: Context, request: Request) -> Reply:
     """/status: items, source health, subscriptions, the outbox and the last deliveries."""
-    health = Counter(h for _, h, _, _ in _health(ctx))
+    health = Counter(h for h, _ in _health(ctx)[0])
     subs = ctx.store.subscriptions()
     outbox = ctx.store.outbox_counts()
     lines = [
