@@ -97,13 +97,12 @@ def _send(config: Config, store: Store, digester: Digester, day: date, clock: Cl
     full = digester.day_digest(day)
     now = clock.now()
     for sub in subs:
-        delivery = digester.queue(sub, day, now, full)
-        if delivery is None:
+        parts = digester.queue(sub, day, now, full)
+        if parts is None:
             done = store.delivery(sub.id, day)
             status = done.status if done else "?"
             print(texts.DIGEST_ALREADY.format(chat=sub.label, day=day, status=status), file=sys.stderr)
         else:
-            parts = len(store.outbox_messages(delivery))
             print(texts.DIGEST_QUEUED.format(chat=sub.label, day=day, parts=parts), file=sys.stderr)
     # The console channel is always at hand; Telegram only inside `finews-bot run` with a token.
     senders: dict[Channel, ChannelSender] = {Channel.CONSOLE: ConsoleSender()}

@@ -131,17 +131,25 @@ class Digester:
             self.store.remove_config_subscriptions_except(keep)
 
     def queue(self, sub: Subscription, day: date, due: datetime, digest: Digest) -> int | None:
-        """Write a subscription's digest files and queue its messages; None if already done."""
+        """Write a subscription's digest files and queue its messages.
+
+        Returns how many messages were queued (0 for a silent empty day), or None if this
+        (subscription, day) was already recorded.
+        """
         if self.store.delivery(sub.id, day) is not None:
-            return None
+            return None  # done before: not even the files are written again
         mine = for_subscription(digest, sub.topics, sub.title)
         self.write_files(mine, sub.chat)
         if mine.empty and not self.config.digest.send_empty:
-            return self.store.queue_delivery(sub, day, due, [], status=DeliveryStatus.SILENT, now=self.now())
+            status = DeliveryStatus.SILENT
+            silent = self.store.queue_delivery(sub, day, due, [], status=status, now=self.now())
+            return None if silent is None else 0
         messages = self.messages_for(sub.channel, mine)
-        stories = story_count(mine)
         with self.store.transaction():
-            return self.store.queue_delivery(sub, day, due, messages, stories=stories, now=self.now())
+            queued = self.store.queue_delivery(
+                sub, day, due, messages, stories=story_count(mine), now=self.now()
+            )
+        return None if queued is None else len(messages)
 
     def queue_due(self) -> DueReport:
         """Queue every subscription whose digest is due and not yet recorded; record missed ones."""
@@ -171,9 +179,8 @@ class Digester:
                     else:
                         if day not in digests:
                             digests[day] = self.day_digest(day)
-                        delivery = self.queue(sub, day, due, digests[day])
-                        if delivery is not None:
-                            parts = len(self.store.outbox_messages(delivery))
+                        parts = self.queue(sub, day, due, digests[day])
+                        if parts is not None:
                             (report.queued if parts else report.silent).append(f"{where} ({parts})")
                     due = last_due(sub.time, sub.days, tz, due - timedelta(seconds=1))
         return report

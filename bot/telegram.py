@@ -15,7 +15,6 @@ the chat.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import threading
 import time as monotonic_time
@@ -53,7 +52,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.config import Config
-from bot.delivery import Failure, SendError
+from bot.delivery import Failure, SendError, html_to_text
 from bot.models import Channel
 from bot.store import Store
 from digests.render import render_telegram
@@ -392,7 +391,7 @@ class TelegramAdapter:
                     raise
                 log.warning("reply refused as HTML (%s); sending plain text", error)
                 await self.application.bot.send_message(
-                    chat_id=chat_id, text=plain or html.unescape(body), reply_markup=keyboard
+                    chat_id=chat_id, text=plain or html_to_text(body), reply_markup=keyboard
                 )
                 return
 
