@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
@@ -18,14 +18,9 @@ from bot.models import Item
 from bot.textindex import split_query
 from digests.cluster import cluster_items
 from digests.model import Digest, Entry, Match, Outlet, Topic, TopicSection
-from digests.rank import RankedStory, SourcePriority, top_stories
+from digests.rank import RankedStory, SourcePriority, outlet_of, top_stories
 from digests.rules import TopicMatcher
 from digests.snippets import highlight
-
-
-def outlet_name(item: Item) -> str:
-    """The outlet readers know a copy by: the original newspaper, else the source's name."""
-    return item.origin or item.source_name or item.source
 
 
 def _entry(story: RankedStory) -> Entry:
@@ -38,7 +33,7 @@ def _entry(story: RankedStory) -> Entry:
         title=first.title,
         url=next((m.item.url for m in copies if m.item.url), ""),
         published=first.published,
-        outlets=tuple(Outlet(outlet_name(m.item), m.item.id, m.item.published, m.item.url) for m in copies),
+        outlets=tuple(Outlet(outlet_of(m.item), m.item.id, m.item.published, m.item.url) for m in copies),
         snippet=highlight(best.item.text or best.item.title, keywords),
         matched=tuple(dict.fromkeys(k for m in copies for k in m.keywords)),
         score=story.score,
@@ -121,11 +116,3 @@ def for_subscription(digest: Digest, topics: Sequence[str], label: str = "") -> 
     wanted = set(topics)
     sections = tuple(s for s in digest.sections if s.name in wanted)
     return replace(digest, sections=sections, label=label)
-
-
-def subset_topics(topics: Mapping[str, Topic], names: Sequence[str]) -> list[Topic]:
-    """The topics named (all of them when ``names`` is empty), in configuration order."""
-    if not names:
-        return list(topics.values())
-    wanted = set(names)
-    return [t for t in topics.values() if t.name in wanted]

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.models import Item, ItemKind
-from digests.build import build_digest, for_subscription, subset_topics
+from digests.build import build_digest, for_subscription
 from digests.model import Topic
 from digests.snippets import highlight
 from tests.conftest import REPO
@@ -116,7 +116,6 @@ def test_a_subscription_sees_only_its_topics() -> None:
     mine = for_subscription(digest, ["普惠金融"], "株洲金融办")
     assert [s.name for s in mine.sections] == ["普惠金融"] and mine.label == "株洲金融办"
     assert for_subscription(digest, []).sections == digest.sections
-    assert [t.name for t in subset_topics({t.name: t for t in TOPICS}, ["普惠金融"])] == ["普惠金融"]
 
 
 def test_snippet_is_the_sentence_with_the_first_hit() -> None:

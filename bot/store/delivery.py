@@ -257,16 +257,6 @@ class DeliveryMixin:
         )
         return delivery_id
 
-    def queue_message(self, channel: Channel, chat: str, message: OutgoingMessage) -> int:
-        """Queue one message that belongs to no digest (e.g. an alert to the operator)."""
-        cursor = self._conn.execute(
-            "INSERT INTO outbox (delivery_id, channel, chat, part, parts, body, format, status, created)"
-            " VALUES (NULL, ?, ?, 1, 1, ?, ?, 'pending', ?)",
-            (channel, chat, message.body, message.format, _now().isoformat()),
-        )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
-
     # --- the outbox ------------------------------------------------------------------------
 
     def pending_messages(self, channel: Channel) -> list[OutboxMessage]:
