@@ -10,7 +10,7 @@ from bot import texts
 from bot.importer import ImportReport
 from bot.service import PollReport
 from digests.model import Topic
-from handlers.news import NewsEntry, NewsReply, UnknownTopic
+from handlers.news import NewsEntry, NewsReply, UnknownTopic, source_label
 
 
 def entry_json(entry: NewsEntry) -> dict[str, Any]:
@@ -37,13 +37,6 @@ def reply_json(reply: NewsReply) -> dict[str, Any]:
     return data
 
 
-def _source_label(entry: NewsEntry) -> str:
-    name = entry.source_name or entry.source
-    if entry.origin and entry.origin not in name:
-        return texts.SOURCE_WITH_ORIGIN.format(name=name, origin=entry.origin)
-    return name
-
-
 def print_news(reply: NewsReply) -> None:
     """Print a reply as a numbered list: title, time and source, snippet, link."""
     if reply.truncated:
@@ -66,7 +59,7 @@ def print_news(reply: NewsReply) -> None:
     for number, entry in enumerate(reply.entries, 1):
         print()
         print(f"{number}. {entry.title}")
-        print(f"   {entry.published:%Y-%m-%d %H:%M} · {_source_label(entry)}")
+        print(f"   {entry.published:%Y-%m-%d %H:%M} · {source_label(entry)}")
         if entry.snippet:
             print(f"   {entry.snippet}")
         if entry.url:

@@ -200,20 +200,27 @@ def compile_any(keywords: Iterable[str]) -> list[CompiledQuery]:
     return compiled
 
 
+def fold_with_origin(text: str) -> tuple[str, Sequence[int]]:
+    """The folded text and, for each folded character, the index of the character it came from.
+
+    Lets a match found in the folded text be shown in the text as written.
+    """
+    folded = fold(text)
+    if len(folded) == len(text):
+        return folded, range(len(text))
+    # Folding changed the length (ß → ss, a composed accent): fold character by character to know
+    # where each folded character came from. Rare, and slower, so only then.
+    pieces = [fold(ch) for ch in text]
+    return "".join(pieces), [i for i, piece in enumerate(pieces) for _ in piece]
+
+
 def snippet(text: str, words: Sequence[str], width: int = 60) -> str:
     """A short excerpt of ``text`` around the first occurrence of any of the folded ``words``.
 
     Positions are found in the folded text and mapped back to the original, so the excerpt shows
     the text as written. Without an occurrence, the start of the text.
     """
-    folded = fold(text)
-    origin: Sequence[int] = range(len(text))
-    if len(folded) != len(text):
-        # Folding changed the length (ß → ss, a composed accent): fold character by character to
-        # know where each folded character came from. Rare, and slower, so only then.
-        pieces = [fold(ch) for ch in text]
-        folded = "".join(pieces)
-        origin = [i for i, piece in enumerate(pieces) for _ in piece]
+    folded, origin = fold_with_origin(text)
     hits = [(pos, len(w)) for w in words if w and (pos := folded.find(w)) >= 0]
     flat = " ".join(text.split())
     if not hits:

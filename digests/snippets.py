@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.textindex import fold
+from bot.textindex import fold_with_origin
 from digests.model import SnippetPart
 
 SNIPPET_CHARS = 90
@@ -15,16 +15,6 @@ _SPACES = re.compile(r"\s+")
 _CLOSERS = "”’」』）)】 \t"
 
 
-def _folded_with_origin(text: str) -> tuple[str, Sequence[int]]:
-    """The folded text and, for each folded character, the index of the character it came from."""
-    folded = fold(text)
-    if len(folded) == len(text):
-        return folded, range(len(text))
-    # Folding changed the length (ß → ss, a composed accent): fold character by character. Rare.
-    pieces = [fold(ch) for ch in text]
-    return "".join(pieces), [i for i, piece in enumerate(pieces) for _ in piece]
-
-
 def _sentence_around(text: str, pos: int) -> tuple[int, int]:
     start = 0
     for match in _SENTENCE_END.finditer(text, 0, pos):
@@ -32,6 +22,11 @@ def _sentence_around(text: str, pos: int) -> tuple[int, int]:
     end_match = _SENTENCE_END.search(text, pos)
     end = end_match.end() if end_match else len(text)
     return start, end
+
+
+def keyword_spans(text: str, keywords: Sequence[str]) -> list[tuple[int, int]]:
+    """Non-overlapping spans of ``text`` (as written) holding a folded keyword, in text order."""
+    return _occurrences(*fold_with_origin(text), keywords)
 
 
 def _occurrences(folded: str, origin: Sequence[int], keywords: Sequence[str]) -> list[tuple[int, int]]:
@@ -57,7 +52,7 @@ def highlight(text: str, keywords: Sequence[str], width: int = SNIPPET_CHARS) ->
     text = text.strip()
     if not text:
         return ()
-    folded, origin = _folded_with_origin(text)
+    folded, origin = fold_with_origin(text)
     spans = _occurrences(folded, origin, keywords)
     first = spans[0] if spans else (0, 0)
     start, end = _sentence_around(text, first[0])

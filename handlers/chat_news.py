@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from bot.textindex import fold, split_query
 from digests.render_view import cap, clean, safe_url
+from digests.snippets import keyword_spans
 from handlers import news
 from handlers import texts as T
 from handlers.base import Button, Context, Line, Reply, Request, Span, Style
@@ -167,22 +168,15 @@ def _news_lines(ctx: Context, result: news.NewsReply, page: int, size: int) -> l
     return lines
 
 
-def source_label(entry: news.NewsEntry) -> str:
-    """The outlet of an entry: its source's name, with the original newspaper when different."""
-    name = entry.source_name or entry.source
-    if entry.origin and entry.origin not in name:
-        return T.SOURCE_WITH_ORIGIN.format(name=name, origin=entry.origin)
-    return name
-
-
 def _entry_lines(ctx: Context, entry: news.NewsEntry, number: int, words: Sequence[str]) -> list[Line]:
     title = cap(clean(entry.title), TITLE_LIMIT) or T.UNTITLED
     url = safe_url(entry.url)
     title_span = Span(title, Style.LINK, url) if url else Span(title, Style.BOLD)
     when = entry.published.astimezone(ctx.config.timezone).strftime("%Y-%m-%d %H:%M")
+    source = cap(clean(news.source_label(entry)), 40)
     lines: list[Line] = [
         (Span(f"{number}. "), title_span),
-        (Span(T.ENTRY_META.format(source=cap(clean(source_label(entry)), 40), time=when), Style.ITALIC),),
+        (Span(T.ENTRY_META.format(source=source, time=when), Style.ITALIC),),
     ]
     snippet = clean(entry.snippet)
     if snippet:
@@ -192,25 +186,9 @@ def _entry_lines(ctx: Context, entry: news.NewsEntry, number: int, words: Sequen
 
 def highlight(text: str, words: Sequence[str]) -> Line:
     """``text`` with every occurrence of the folded ``words`` in bold (longest word first)."""
-    folded = fold(text)
-    origin: Sequence[int] = range(len(text))
-    if len(folded) != len(text):
-        # Folding changed the length (… becomes ...): fold character by character to know where
-        # each folded character came from.
-        pieces = [fold(ch) for ch in text]
-        folded = "".join(pieces)
-        origin = [i for i, piece in enumerate(pieces) for _ in piece]
-    taken: list[tuple[int, int]] = []
-    for word in sorted({w for w in words if w}, key=len, reverse=True):
-        at = folded.find(word)
-        while at >= 0:
-            start, end = origin[at], origin[at + len(word) - 1] + 1
-            if all(end <= s or start >= e for s, e in taken):
-                taken.append((start, end))
-            at = folded.find(word, at + 1)
     spans: list[Span] = []
     position = 0
-    for start, end in sorted(taken):
+    for start, end in keyword_spans(text, words):
         if start > position:
             spans.append(Span(text[position:start]))
         spans.append(Span(text[start:end], Style.BOLD))

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot import texts
 from bot.store import SearchResult, Store
 from bot.textindex import CompiledQuery, compile_any, compile_query, snippet, split_query
 from digests.model import Topic
@@ -76,6 +77,14 @@ class UnknownTopic:
     suggestions: list[str]
     keyword_results: NewsReply | None
     available: list[str] = field(default_factory=list)
+
+
+def source_label(entry: NewsEntry) -> str:
+    """The outlet of an entry: its source's name, with the original newspaper when different."""
+    name = entry.source_name or entry.source
+    if entry.origin and entry.origin not in name:
+        return texts.SOURCE_WITH_ORIGIN.format(name=name, origin=entry.origin)
+    return name
 
 
 def _entries(result: SearchResult, words: Sequence[str]) -> list[NewsEntry]:
