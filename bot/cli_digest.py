@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from bot import texts
@@ -18,6 +18,7 @@ from bot.models import Channel
 from bot.store import DeliveryStatus, Store
 from digests.model import Digest
 from digests.render import render_telegram, render_text
+from handlers.subscriptions import parse_day
 
 
 class DigestUsageError(Exception):
@@ -43,20 +44,16 @@ def add_parser(commands: Any) -> None:
 
 
 def resolve_day(text: str, config: Config, store: Store, clock: Clock) -> date:
-    """``YYYY-MM-DD``, ``today``, ``yesterday`` or ``latest`` → a calendar day."""
+    """``latest`` (the newest stored day), or a day as ``/digest`` reads it: ``YYYY-MM-DD``,
+    ``today``, ``yesterday``…"""
     today = clock.now().astimezone(config.timezone).date()
-    word = text.strip().lower()
-    if word == "today":
-        return today
-    if word == "yesterday":
-        return today - timedelta(days=1)
-    if word == "latest":
+    if text.strip().lower() == "latest":
         newest = next(store.all_items(), None)
         return newest.item.published.astimezone(config.timezone).date() if newest else today
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise DigestUsageError(texts.DIGEST_BAD_DATE.format(value=text)) from None
+    day = parse_day(text, today)
+    if day is None:
+        raise DigestUsageError(texts.DIGEST_BAD_DATE.format(value=text))
+    return day
 
 
 def digest_json(digest: Digest, messages: list[str], files: list[str]) -> dict[str, Any]:
