@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 
@@ -34,8 +35,28 @@ def test_fold_equals_nfkc_and_casefold_on_mixtures(text: str) -> None:
 
 def test_tokens_are_bigrams_then_each_runs_last_character() -> None:
     entry = index_entry("株洲市场", "A股，6.35")
-    assert entry.tokens == "株洲 洲市 市场 场 a股 股 6 35 5"
+    assert entry.tokens.split() == ["株洲", "洲市", "市场", "场", "a股", "股", "6", "35", "5"]
     assert set(entry.chars.split()) == set("株洲市场a股635")
+
+
+def reference_tokens(*fields: str) -> list[str]:
+    """The index tokens as the module docstring defines them: for every run of letters and digits
+    of each folded field, its overlapping bigrams, then its last character."""
+    tokens = []
+    for field in fields:
+        for run in re.findall(r"[^\W_]+", fold(field)):
+            tokens += [run[i : i + 2] for i in range(len(run) - 1)] + [run[-1]]
+    return tokens
+
+
+FIELD_CHARS = st.sampled_from([*"株洲市场，。 _-.6Ａa\u3000\n", "𠀀", "ß", "①", "é"])
+
+
+@given(st.lists(st.text(alphabet=FIELD_CHARS, max_size=30), min_size=1, max_size=3))
+def test_tokens_equal_the_reference_definition(fields: list[str]) -> None:
+    entry = index_entry(*fields)
+    assert entry.tokens.split() == reference_tokens(*fields)
+    assert sorted(entry.chars.split()) == sorted({c for f in fields for c in fold(f) if c.isalnum()})
 
 
 def test_one_character_words_use_the_character_index() -> None:
