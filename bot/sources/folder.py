@@ -12,36 +12,56 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.models import SeenFile
+from bot.sources.name_order import in_name_order
 from bot.sources.parse import is_supported
 
 
-def walk_supported(root: Path) -> Iterator[Path]:
-    """Every supported file below ``root``, lazily, in name order within each folder; hidden ones
-    left out. Name order is publication order for finews posts (their names start with the date),
-    which keeps the index's inserts in rowid order, its fast path."""
-    for folder, subfolders, names in os.walk(root):
-        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
-        subfolders.sort()
-        names.sort()  # in place: a folder may hold a million posts
-        for name in names:
-            if is_supported(name):
-                yield Path(folder, name)
-
-
-def count_supported(root: Path) -> int:
-    """How many files :func:`walk_supported` yields, without keeping their names (for a progress
-    bar's total: listing a million names only to count them would cost ~100 MB)."""
-    count = 0
-    pending = [root]
-    while pending:
-        with os.scandir(pending.pop()) as entries:
+def _entries(folder: Path) -> Iterator[tuple[str, bool]]:
+    """Each entry of ``folder`` that is not hidden, as (name, whether it is a subfolder), in no
+    particular order. As :func:`os.walk`: a folder that cannot be read is left out, and a link to a
+    folder is left out too (a link may lead back up the tree)."""
+    try:
+        with os.scandir(folder) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
-                if entry.is_dir(follow_symlinks=True):
-                    pending.append(Path(entry.path))
-                elif is_supported(entry.name):
-                    count += 1
+                if not entry.is_dir():
+                    yield entry.name, False
+                elif not entry.is_symlink():
+                    yield entry.name, True
+    except OSError:
+        return
+
+
+def walk_supported(root: Path) -> Iterator[Path]:
+    """Every supported file below ``root``, lazily: a folder's files in name order, then its
+    subfolders in name order; hidden ones left out. Name order is publication order for finews
+    posts (their names start with the date), which keeps the index's inserts in rowid order, its
+    fast path. A folder of a million posts is sorted with bounded memory (:mod:`name_order`)."""
+    subfolders: list[str] = []
+
+    def supported_files() -> Iterator[str]:
+        for name, is_folder in _entries(root):
+            if is_folder:
+                subfolders.append(name)
+            elif is_supported(name):
+                yield name
+
+    for name in in_name_order(supported_files()):
+        yield root / name
+    for name in sorted(subfolders):
+        yield from walk_supported(root / name)
+
+
+def count_supported(root: Path) -> int:
+    """How many files :func:`walk_supported` yields, without keeping or sorting their names (for
+    a progress bar's total)."""
+    count = 0
+    for name, is_folder in _entries(root):
+        if is_folder:
+            count += count_supported(root / name)
+        elif is_supported(name):
+            count += 1
     return count
 
 
