@@ -31,22 +31,26 @@ class SizeResult:
     files_bytes: int = 0
     median_body_chars: float = 0.0
     rare_posts: int = 0
-    imported: dict[str, Any] = field(default_factory=dict)  # the child's figures
-    import_process_seconds: float = 0.0  # the child's wall time seen by the parent (with start-up)
+    imported: dict[str, Any] = field(default_factory=dict)  # bench.import_run's figures
     db_bytes: int = 0
     profile: dict[str, Any] | None = None
     queries: list[QueryResult] = field(default_factory=list)
 
     @property
     def import_rate(self) -> float:
-        """Posts per second of the import (the child's discover + import, without synthesis)."""
+        """Posts per second of the whole ``finews-bot import`` command (start-up included)."""
         seconds = float(self.imported.get("seconds", 0.0))
         return self.posts / seconds if seconds else 0.0
 
     @property
     def peak_rss_mib(self) -> float:
-        """The import's peak resident memory."""
+        """The importing (writing) process' peak resident memory."""
         return float(self.imported.get("peak_rss_kib", 0)) / 1024
+
+    @property
+    def total_rss_mib(self) -> float:
+        """The sum of the peaks of every process of the import (writer, workers, tracker)."""
+        return float(self.imported.get("total_peak_kib", 0)) / 1024
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict for ``--json``."""
@@ -60,7 +64,7 @@ class SizeResult:
             "import": self.imported,
             "import_rate_posts_per_s": self.import_rate,
             "import_peak_rss_mib": self.peak_rss_mib,
-            "import_process_seconds": self.import_process_seconds,
+            "import_total_peak_rss_mib": self.total_rss_mib,
             "db_bytes": self.db_bytes,
             "db_mib": self.db_bytes / MIB,
             "profile": self.profile,
@@ -156,17 +160,18 @@ def format_size(result: SizeResult) -> str:
     if result.skipped:
         return f"{head}\nskipped: {result.skipped}"
     imp = result.imported
+    others = ", ".join(f"{p['peak_kib'] / 1024:,.0f}" for p in imp["other_processes"])
     lines = [
         head,
         f"synthesis   {result.synth_seconds:.1f} s · files {result.files_bytes / MIB:,.1f} MiB · "
         f"body median {result.median_body_chars:,.0f} chars (300–3,000) · "
         f"rare word injected into {result.rare_posts:,} post{'s' if result.rare_posts != 1 else ''}",
-        f"import      {imp['seconds']:.1f} s · {result.import_rate:,.0f} posts/s · "
-        f"peak RSS {result.peak_rss_mib:,.1f} MiB · {imp['new']:,} new, {imp['skipped']:,} skipped "
-        f"(child process {result.import_process_seconds:.1f} s)",
-        f"memory      import RSS at start {imp['rss_start_kib'] / 1024:,.1f} MiB, "
-        f"peak {result.peak_rss_mib:,.1f} MiB (files are streamed, not listed: the peak is the page "
-        "cache, the index's pending terms and one batch in flight)",
+        f"import      finews-bot import: {imp['seconds']:.1f} s · {result.import_rate:,.0f} posts/s · "
+        f"{imp['new']:,} stored, {result.posts - imp['new']:,} skipped",
+        f"memory      peak RSS: importing process {result.peak_rss_mib:,.1f} MiB; with "
+        f"{len(imp['other_processes'])} more (parsing workers, resource tracker: "
+        f"{others} MiB) "
+        f"{result.total_rss_mib:,.1f} MiB in all (sum of each process' peak)",
         f"database    {result.db_bytes / MIB:,.1f} MiB (file + WAL after checkpoint) · "
         f"{result.db_bytes / result.posts / 1024:.1f} KiB per post",
     ]
@@ -265,8 +270,12 @@ def evaluate_targets(results: Sequence[SizeResult]) -> list[Target]:
 
     done = [r for r in results if not r.skipped and r.imported]
     if done:
-        rss = ", ".join(f"{size_label(r.posts)}: {r.peak_rss_mib:,.0f} MiB" for r in done)
-        ok = all(r.peak_rss_mib <= TARGET_RSS_MIB for r in done)
+        rss = ", ".join(
+            f"{size_label(r.posts)}: {r.total_rss_mib:,.0f} MiB (importing process {r.peak_rss_mib:,.0f})"
+            for r in done
+        )
+        # Judged on every process of the import together, workers included.
+        ok = all(r.total_rss_mib <= TARGET_RSS_MIB for r in done)
         largest = max(r.posts for r in done)
         status = _met(ok) if largest >= MILLION else f"{_met(ok)} up to {size_label(largest)}; 1M not run"
         targets.append(Target("import peak RSS ≤ 300 MiB", rss, status))

@@ -1,8 +1,9 @@
 """Run the benchmark: ``python -m bench.run [--sizes 10000,100000] [--million] [--json PATH]``.
 
-For each size N: synthesise N posts into a temporary folder, import them in a child process (import
-rate, peak RSS), measure the database, profile the import's phases on a sample, then time the
-product's search beside a LIKE scan on the same data. Progress goes to stderr, figures to stdout.
+For each size N: synthesise N posts into a temporary folder, import them with ``finews-bot import``
+(import rate, peak RSS of every process), measure the database, profile the import's phases on a
+sample, then time the product's search beside a LIKE scan on the same data. Progress goes to
+stderr, figures to stdout.
 The temporary folder (posts and database) is removed after each size.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import CORPUS, REPO, load_documents, source_files
+from bench.import_run import run_import
 from bench.measure import QuerySpec, database_bytes, measure_queries
 from bench.report import (
     MIB,
@@ -91,17 +93,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_child(*args: str | Path) -> tuple[dict[str, Any], float]:
-    """Run ``bench.import_child`` with ``args``; its JSON line and the process' wall time."""
+def run_profile(db: Path, folder: Path, posts: int) -> dict[str, Any]:
+    """The per-phase import profile of the first ``posts`` files (:mod:`bench.import_profile`),
+    in a process of its own."""
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     )
-    command = [sys.executable, "-m", "bench.import_child", *map(str, args)]
-    start = time.perf_counter()
-    # stderr is inherited, so the child's progress shows; stdout carries its JSON line.
+    command = [sys.executable, "-m", "bench.import_profile", str(db), str(folder), str(posts)]
     done = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True, check=True)
-    seconds = time.perf_counter() - start
-    return json.loads(done.stdout.strip().splitlines()[-1]), seconds
+    profile: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return profile
 
 
 def disk_shortfall(posts: int, where: Path, per_post: tuple[float, float]) -> str:
@@ -135,16 +136,19 @@ def run_size(posts: int, args: argparse.Namespace, documents: Sequence[Any], tmp
             stats.rare_posts,
         )
 
-        log(f"N={posts:,}: importing in a child process")
-        result.imported, result.import_process_seconds = run_child("import", db, folder)
+        log(f"N={posts:,}: finews-bot import {folder}")
+        result.imported = run_import(db, folder)
         result.db_bytes = database_bytes(db)
-        log(f"  {result.import_rate:,.0f} posts/s, peak RSS {result.peak_rss_mib:,.0f} MiB")
+        log(
+            f"  {result.import_rate:,.0f} posts/s, peak RSS {result.peak_rss_mib:,.0f} MiB "
+            f"(all processes {result.total_rss_mib:,.0f} MiB)"
+        )
 
         if args.profile_posts > 0:
             sample = min(posts, args.profile_posts)
             log(f"N={posts:,}: profiling the import of {sample:,} posts")
             profile_db = tmp / "profile.db"
-            result.profile, _ = run_child("profile", profile_db, folder, str(sample))
+            result.profile = run_profile(profile_db, folder, sample)
             for leftover in tmp.glob("profile.db*"):
                 leftover.unlink()
 
