@@ -3,7 +3,7 @@
 Parsing and tokenising cost more per post than writing to SQLite, so a large import parses in
 worker processes while the importing process writes (:mod:`bot.importer`); on two cores the two
 halves overlap. This module is all a worker loads: it imports nothing of the store, the CLI or the
-bot, which keeps each worker at about 30 MiB.
+bot, which keeps each worker at about 40 MiB.
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ def index_entry(*fields: str) -> IndexEntry:
     for field in fields:
         stream, characters = _field_tokens(fold(field))
         streams.append(stream)
-        chars.update(characters)  # a set of integers: several times cheaper than one of 1-char strings
+        chars.update(characters)  # a set of integers costs half as much as one of 1-character strings
     chars.discard(_SPACE)
     return IndexEntry(" ".join(streams), " ".join(map(chr, chars)))
 
