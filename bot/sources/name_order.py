@@ -2,9 +2,9 @@
 
 A folder may hold a million posts (a finews checkout kept for years, or the benchmark's), and
 importing them in name order is importing them in publication order, the search index's fast path.
-A million names as Python strings take about 110 MB, more than the rest of an import; so past
-:data:`RUN_LENGTH` names, each sorted run of names goes to an anonymous temporary file and the runs
-are merged as they are read back.
+A million names as Python strings take about 110 MB, more than half of what the rest of an import
+holds. So past :data:`RUN_LENGTH` names, each sorted run of names goes to an anonymous temporary
+file, and the runs are merged as they are read back.
 """
 
 from __future__ import annotations
