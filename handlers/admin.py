@@ -77,19 +77,6 @@ def _check_words(words: Sequence[str]) -> str | None:
     return None
 
 
-def _entry(ctx: Context, request: Request, action: str, target: str, before: Any, after: Any) -> AuditEntry:
-    return AuditEntry(
-        at=ctx.now(),
-        user_id=request.user_id,
-        user_name=request.user_name,
-        chat=request.chat,
-        action=action,
-        target=target,
-        before=before,
-        after=after,
-    )
-
-
 def _unknown(name: str, topics: Sequence[str]) -> Reply:
     close = difflib.get_close_matches(name, topics, n=3, cutoff=0.4)
     lines = [T.UNKNOWN_TOPIC.format(name=cap(name, 30))]
@@ -182,7 +169,7 @@ def edit_words(ctx: Context, request: Request, command: str) -> Reply:
         ctx.store.save_topic_edit(
             topic.name,
             changed,
-            _entry(ctx, request, action, topic.name, topic_to_json(topic), topic_to_json(changed)),
+            ctx.audit(request, action, topic.name, topic_to_json(topic), topic_to_json(changed)),
         )
     done = T.ADDED if adding else T.REMOVED
     lines = [done.format(topic=topic.name, field=label, words="、".join(changed_words)), *notes]
@@ -222,7 +209,7 @@ def newtopic_command(ctx: Context, request: Request) -> Reply:
             return text_reply(T.TOPIC_EXISTS.format(topic=existing.name))
         topic = Topic(name=name, keywords=tuple(keywords))
         ctx.store.save_topic_edit(
-            name, topic, _entry(ctx, request, "new_topic", name, None, topic_to_json(topic))
+            name, topic, ctx.audit(request, "new_topic", name, None, topic_to_json(topic))
         )
     return text_reply(
         T.TOPIC_CREATED.format(topic=name, keywords="、".join(keywords)),
@@ -242,7 +229,7 @@ def deltopic_command(ctx: Context, request: Request) -> Reply:
         if topic is None:
             return _unknown(request.args[0], list(topics))
         ctx.store.save_topic_edit(
-            topic.name, None, _entry(ctx, request, "delete_topic", topic.name, topic_to_json(topic), None)
+            topic.name, None, ctx.audit(request, "delete_topic", topic.name, topic_to_json(topic), None)
         )
         subscribed = sum(1 for s in ctx.store.subscriptions() if topic.name in s.topics)
     lines = [T.TOPIC_DELETED.format(topic=topic.name)]

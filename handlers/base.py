@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from bot.config import Config
 from bot.digesting import Digester
 from bot.models import Channel
-from bot.store import Store
+from bot.store import AuditEntry, Store
 from digests.model import Digest
 from handlers.pager import Pager
 
@@ -107,6 +108,19 @@ class Context:
 
     def __post_init__(self) -> None:
         self.digester = Digester(self.config, self.store, self.now)
+
+    def audit(self, request: Request, action: str, target: str, before: Any, after: Any) -> AuditEntry:
+        """The audit record of a change made now by the user who sent ``request``."""
+        return AuditEntry(
+            at=self.now(),
+            user_id=request.user_id,
+            user_name=request.user_name,
+            chat=request.chat,
+            action=action,
+            target=target,
+            before=before,
+            after=after,
+        )
 
 
 Handler = Callable[[Context, Request], Reply]

@@ -17,7 +17,6 @@ from typing import Any
 
 from bot.config_digest import parse_clock
 from bot.models import Subscription
-from bot.store import AuditEntry
 from bot.textindex import fold
 from digests.render_view import cap, clean
 from handlers import texts as T
@@ -88,19 +87,6 @@ def _json(sub: Subscription | None) -> dict[str, Any] | None:
     if sub is None:
         return None
     return {"topics": list(sub.topics), "time": f"{sub.time:%H:%M}", "days": sub.days, "title": sub.title}
-
-
-def _audit(ctx: Context, request: Request, action: str, before: Any, after: Any) -> AuditEntry:
-    return AuditEntry(
-        at=ctx.now(),
-        user_id=request.user_id,
-        user_name=request.user_name,
-        chat=request.chat,
-        action=action,
-        target=request.chat,
-        before=before,
-        after=after,
-    )
 
 
 def digest_command(ctx: Context, request: Request) -> Reply:
@@ -178,7 +164,7 @@ def subscribe_command(ctx: Context, request: Request) -> Reply:
             origin="chat",
             now=ctx.now(),
         )
-        ctx.store.record_audit(_audit(ctx, request, "subscribe", _json(before), _json(after)))
+        ctx.store.record_audit(ctx.audit(request, "subscribe", request.chat, _json(before), _json(after)))
     done = T.SUBSCRIBED if before is None else T.SUBSCRIPTION_CHANGED
     return text_reply(done, describe(after), T.SUBSCRIBE_HINT)
 
@@ -192,7 +178,7 @@ def unsubscribe_command(ctx: Context, request: Request) -> Reply:
         if before is None:
             return text_reply(T.NOT_SUBSCRIBED)
         ctx.store.remove_subscription(request.channel, request.chat)
-        ctx.store.record_audit(_audit(ctx, request, "unsubscribe", _json(before), None))
+        ctx.store.record_audit(ctx.audit(request, "unsubscribe", request.chat, _json(before), None))
     return text_reply(T.UNSUBSCRIBED)
 
 
@@ -220,7 +206,7 @@ def settime_command(ctx: Context, request: Request) -> Reply:
             origin=before.origin,
             now=ctx.now(),
         )
-        ctx.store.record_audit(_audit(ctx, request, "set_time", _json(before), _json(after)))
+        ctx.store.record_audit(ctx.audit(request, "set_time", request.chat, _json(before), _json(after)))
     return text_reply(T.TIME_SET, describe(after))
 
 
