@@ -54,7 +54,7 @@ from bench.feed_report import (
 from bench.feed_server import ENTRIES_PER_FEED, EntryMaker, FeedServer, FeedSet
 from bench.measure import database_bytes, percentile
 from bench.report import MIB
-from bench.runtime import log, peak_rss_kib, rss_kib, save_json
+from bench.runtime import log, machine, peak_rss_kib, rss_kib, save_json
 from bot.config import Config, SourceConfig, parse_config
 from bot.service import Poller
 from bot.sources.feeds import parse_feed
@@ -326,9 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         data = {
             "seed": args.seed,
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-            "cpus": os.cpu_count(),
+            **machine(),
             "feeds": args.feeds,
             "entries_per_feed": ENTRIES_PER_FEED,
             "cycles": args.cycles,

@@ -36,7 +36,7 @@ from bench.report import (
     format_targets,
     size_label,
 )
-from bench.runtime import log, save_json
+from bench.runtime import log, machine, save_json
 from bench.synth import RARE_WORD, write_posts
 
 # What "latest" is timed with: a frequent word, the made-up rare word, one character, a long word,
@@ -201,9 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         data = {
             "seed": args.seed,
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-            "cpus": os.cpu_count(),
+            **machine(),
             "corpus": str(CORPUS) if corpus_used else None,
             "documents": len(documents),
             "queries": [{"label": q.label, "query": q.query} for q in QUERIES],

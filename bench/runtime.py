@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 import resource
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -39,6 +42,11 @@ def peak_rss_kib() -> int:
 def rss_kib() -> int:
     """This process' current resident set size in KiB (0 where there is no /proc)."""
     return _status_kib("VmRSS") or 0
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured with, for the JSON figures."""
+    return {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count()}
 
 
 def save_json(path: Path, data: dict[str, Any]) -> None:
