@@ -33,13 +33,12 @@ from bench.corpus import load_documents, source_files
 from bench.runtime import log, peak_rss_kib, save_json
 from bench.synth import make_post
 from bot.config import load_config, parse_config
-from bot.digesting import Digester
-from bot.models import Channel, Item
+from bot.delivery.digester import Digester
+from bot.domain.models import Channel, Item, Topic
+from bot.domain.textindex import fold
 from bot.sources.parse import parse_file
 from bot.store import Store
-from bot.textindex import fold
 from digests.build import build_digest
-from digests.model import Topic
 from digests.rules import TopicMatcher
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

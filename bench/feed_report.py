@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bench.measure import percentile
 from bench.report import MIB, table
-from bot.service import PollReport
+from bot.ingest.poller import PollReport
 
 INTERVAL_S = 300.0  # the polling interval the requirement names: "one 5-minute interval"
 FLAT_MIB = 5.0  # "flat": RSS grows by less than this over the cycles after the first report

@@ -11,7 +11,7 @@ store for a changed feed; a 304 for an unchanged one.
    parser in one thread (the parser's floor).
 2. 500 feeds, one poll each, with a fresh database: cold (every entry new), then warm after a
    fifth of the feeds changed (the rest answer 304).
-3. Memory: one long-lived :class:`~bot.service.Poller`, as the service keeps one, polling a fixed
+3. Memory: one long-lived :class:`~bot.ingest.poller.Poller`, as the service keeps one, polling a fixed
    subset of the feeds for 1,000 cycles while a fifth of them change each cycle; RSS
    (``/proc/self/status``) after a warm-up, every 100 cycles and at the end.
 
@@ -56,7 +56,7 @@ from bench.measure import database_bytes, percentile
 from bench.report import MIB
 from bench.runtime import log, machine, peak_rss_kib, rss_kib, save_json
 from bot.config import Config, SourceConfig, parse_config
-from bot.service import Poller
+from bot.ingest.poller import Poller
 from bot.sources.feeds import parse_feed
 from bot.sources.http import FetchPolicy, make_client
 from bot.store import Store

@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.importer import BATCH_SIZE, discover
+from bot.domain.textindex import index_entry
+from bot.ingest.importer import BATCH_SIZE, discover
 from bot.sources.parse import parse_file
 from bot.store import Store
-from bot.textindex import index_entry
 
 
 def run_profile(db: Path, folder: Path, limit: int) -> dict[str, Any]:
     """Import the first ``limit`` files with each phase timed, as seconds per post.
 
-    The loop repeats :func:`bot.importer.import_files` step by step (read, parse, upsert, one commit
+    The loop repeats :func:`bot.ingest.importer.import_files` step by step (read, parse, upsert, one commit
     per batch). Tokenising and hashing happen inside ``Store.upsert``; they are timed again on the
     same items afterwards and subtracted, so "SQL" is what SQLite (and the FTS5 insert) costs.
     """

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.domain.textindex import compile_query
 from bot.store import Store
-from bot.textindex import compile_query
 
 # The baseline: the same columns as the store returns, found by a substring scan, newest first.
 _BASELINE_COLUMNS = (

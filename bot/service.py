@@ -1,281 +1,252 @@
-"""The engine: poll each source, store what is new, keep each source's health.
+"""The service behind ``finews-bot run``: one asyncio process, one APScheduler scheduler.
 
-One poll of one source: read (a folder scan, or an HTTP fetch) → parse (pure) → store in one
-transaction → update the source's state. Every failure is caught here, recorded in the source's
-state and backed off; nothing a source does can stop the others or the service.
+It polls every source on its interval, queues each subscription's digest when it falls due and
+empties the outbox into the channels it has. It is handed its chat adapters (Telegram, …) as
+factories and knows them only as :class:`~bot.delivery.channels.ChatAdapter`: it imports no chat
+platform, and runs the same without any.
 
-Database work runs in worker threads, each with its own connection (SQLite connections are tied
-to a thread), so a large folder or a slow parse never blocks the event loop and the other sources.
+Each source is its own job: jittered, never two runs of one source at a time, runs missed while
+the process was busy or asleep coalesced into one. A source backing off after failures skips its
+turns until its next attempt (see :mod:`bot.ingest.health`). SIGINT and SIGTERM stop the service cleanly:
+no new polls, running ones given a moment to finish, connections closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import random
-import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
 
-import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import health
 from bot.config import Config, SourceConfig
-from bot.importer import ImportReport, import_files
-from bot.models import Item
-from bot.sources.errors import FeedError
-from bot.sources.feeds import parse_feed
-from bot.sources.folder import folder_changes, scan_folder
-from bot.sources.http import FetchError, FetchPolicy, fetch, make_client
-from bot.store import SourceState, Store
+from bot.delivery.channels import ChannelSender, ChatAdapter, ConnectError, ConsoleSender
+from bot.delivery.digester import Digester
+from bot.delivery.outbox import Deliverer
+from bot.domain.models import Channel
+from bot.domain.when import Clock, format_duration
+from bot.ingest.poller import Poller, due_sources, poll_summary
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+# Polls still running at shutdown get this long to finish before they are cancelled.
+SHUTDOWN_GRACE = 10.0
+# The first poll after start-up is spread over this much (or a tenth of the interval, if shorter).
+START_SPREAD = timedelta(seconds=5)
+# While a chat platform cannot be reached at start-up, try again after 5 s, doubling up to 5 minutes.
+CONNECT_RETRY_START = 5
+CONNECT_RETRY_CAP = 300
 
-def utc_now() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
-
-
-# HTTP fetches running at once. Hundreds at a time only queue inside the HTTP client's connection
-# pool, whose bookkeeping grows with the square of the queue (measured with 500 local feeds: all at
-# once 5.4 s to fetch, 10 at a time 0.9 s). Enough slots that a few slow sources, each holding one
-# until its timeout, leave the rest moving; folder polls take none.
-MAX_CONCURRENT_FETCHES = 24
+AdapterFactory = Callable[[], ChatAdapter]
 
 
-class SourceError(Exception):
-    """A source that cannot be polled for a reason of its own (e.g. its folder is missing)."""
+class Service:
+    """The long-running service: the scheduler, the poller it drives, the chat adapters it runs.
 
-
-@dataclass(slots=True, kw_only=True)
-class PollReport(ImportReport):
-    """What one poll of one source did: the import counts, and the poll's own outcome."""
-
-    source: str
-    kind: str
-    rejected: int = 0  # feed entries without an id, or without title and text
-    not_modified: bool = False  # HTTP 304
-    error: str = ""
-    not_due: bool = False  # backing off after failures: not polled this time
-    next_attempt: datetime | None = None
-
-    @property
-    def found(self) -> bool:
-        """Whether the poll stored something new or changed."""
-        return self.new + self.updated > 0
-
-
-class StorePool:
-    """One store connection per worker thread."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._opened: list[Store] = []
-        self._lock = threading.Lock()
-
-    def get(self) -> Store:
-        """This thread's store, opened on first use."""
-        store: Store | None = getattr(self._local, "store", None)
-        if store is None:
-            store = Store(self.path, check_same_thread=False)
-            self._local.store = store
-            with self._lock:
-                self._opened.append(store)
-        return store
-
-    def close(self) -> None:
-        """Close every connection (call when no poll is running)."""
-        with self._lock:
-            for store in self._opened:
-                store.close()
-            self._opened.clear()
-        self._local = threading.local()
-
-
-class Poller:
-    """Polls the configured sources and keeps their state."""
+    ``clock`` is the business clock (which digests are due); the scheduler itself always runs on
+    real time, whatever ``FINEWS_FAKE_NOW`` says.
+    """
 
     def __init__(
         self,
         config: Config,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-        rng: random.Random | None = None,
+        poller: Poller | None = None,
+        clock: Clock | None = None,
+        senders: dict[Channel, ChannelSender] | None = None,
+        adapters: Sequence[AdapterFactory] = (),
     ) -> None:
         self.config = config
-        self.clock = clock
-        self.rng = rng or random.Random()
-        self.stores = StorePool(config.database)
-        # Create and migrate the database here, once, before any worker thread opens it.
-        Store(config.database).close()
-        fetch_config = config.fetch
-        self.policy = FetchPolicy(
-            connect_timeout=fetch_config.connect_timeout,
-            read_timeout=fetch_config.timeout,
-            max_bytes=fetch_config.max_bytes,
-            max_redirects=fetch_config.max_redirects,
-            **({"user_agent": fetch_config.user_agent} if fetch_config.user_agent else {}),
-        )
-        # One client (connection pool) per proxy setting: httpx binds a proxy to a client.
-        self._clients: dict[str, httpx.AsyncClient] = {}
-        self._limit: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self.poller = poller or Poller(config)
+        self.clock = clock or Clock()
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running: set[asyncio.Task[None]] = set()
+        # The digest job's own connection: used by one job at a time (max_instances=1), from the
+        # worker thread that builds digests and from the loop that sends them, never at once.
+        self.store = Store(config.database, check_same_thread=False)
+        self.digester = Digester(config, self.store, self.clock.now)
+        self.senders: dict[Channel, ChannelSender] = senders or {Channel.CONSOLE: ConsoleSender()}
+        self.deliverer = Deliverer(self.store, self.senders, self.clock.now)
+        self.adapter_factories = tuple(adapters)
+        self.adapters: list[ChatAdapter] = []  # connected
+        self._connecting: list[asyncio.Task[None]] = []
+        self._stopping = False
 
-    def _client(self, proxy: str) -> httpx.AsyncClient:
-        client = self._clients.get(proxy)
-        if client is None:
-            client = make_client(self.policy, proxy or None)
-            self._clients[proxy] = client
-        return client
+    async def _connect(self, factory: AdapterFactory) -> None:
+        """Start one chat adapter; while its platform is unreachable, keep trying in the background.
 
-    async def aclose(self) -> None:
-        """Close the HTTP clients and the database connections."""
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
-        self.stores.close()
-
-    async def poll_many(self, sources: Sequence[SourceConfig], *, force: bool = True) -> list[PollReport]:
-        """Poll several sources at once; each report in the order given."""
-        return list(await asyncio.gather(*(self.poll(s, force=force) for s in sources)))
-
-    def _semaphore(self) -> asyncio.Semaphore:
-        # A semaphore belongs to one event loop; tests and `fetch` each run their own.
-        loop = asyncio.get_running_loop()
-        if self._limit is None or self._limit[0] is not loop:
-            self._limit = (loop, asyncio.Semaphore(MAX_CONCURRENT_FETCHES))
-        return self._limit[1]
-
-    async def poll(self, source: SourceConfig, *, force: bool = False) -> PollReport:
-        """Poll one source and record the outcome in its state. Never raises (but for cancellation).
-
-        Without ``force``, a source backing off after failures is left alone until its next attempt.
+        Refused credentials end the attempts: the service runs on without that platform.
         """
-        state = await asyncio.to_thread(self._state, source)
-        now = self.clock()
-        report = PollReport(source=source.name, kind=source.kind)
-        if not force and state.failures and state.next_attempt and state.next_attempt > now:
-            report.not_due = True
-            report.next_attempt = state.next_attempt
-            return report
-        retry_after: float | None = None
-        etag = last_modified = None
+        delay = CONNECT_RETRY_START
+        while True:
+            adapter = factory()
+            try:
+                await adapter.start()
+            except ConnectError as error:
+                await adapter.stop()
+                if error.permanent:
+                    log.error("%s; running without %s", error, adapter.name)
+                    return
+                log.warning("%s unreachable (%s); trying again in %ds", adapter.name, error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, CONNECT_RETRY_CAP)
+                continue
+            self.adapters.append(adapter)
+            self.senders[adapter.channel] = adapter
+            return
+
+    @contextlib.contextmanager
+    def _tracked(self, what: str) -> Iterator[None]:
+        """Run a scheduled job's body as one of the jobs :meth:`stop` lets finish.
+
+        APScheduler's shutdown cancels running coroutine jobs at once, so :meth:`stop` pauses
+        the scheduler and waits for these tasks itself. A job still running when the grace period
+        is over is cancelled: that is said in one line, not as a crash with a traceback.
+        """
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
         try:
-            if source.kind == "folder":
-                await asyncio.to_thread(self._poll_folder, source, report)
-            else:
-                etag, last_modified = await self._poll_feed(source, state, report, now)
-        except FetchError as error:
-            report.error = error.message
-            retry_after = error.retry_after
-        except (FeedError, SourceError) as error:
-            report.error = str(error)
-        except OSError as error:
-            report.error = f"读取失败 (cannot read): {error.strerror or error}"
-        except Exception as error:  # the service outlives any bug in one source's poll
-            log.exception("poll of %s failed unexpectedly", source.name)
-            report.error = f"内部错误 (internal error): {type(error).__name__}: {error}"
-        done = self.clock()
-        if report.error:
-            state = health.after_failure(
-                state, now=done, every=source.every, error=report.error, retry_after=retry_after, rng=self.rng
-            )
-        else:
-            state = health.after_success(
-                state,
-                now=done,
-                every=source.every,
-                found=report.found,
-                etag=etag,
-                last_modified=last_modified,
-            )
-        report.next_attempt = state.next_attempt
-        await asyncio.to_thread(self._save_state, state)
-        return report
+            yield
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            log.warning("%s cancelled at shutdown", what)
+        finally:
+            if task is not None:
+                self._running.discard(task)
 
-    # --- the database side, in worker threads -------------------------------------------------
+    async def _digest_check(self) -> None:
+        """Queue the digests that are due (building them off the loop), then empty the outbox."""
+        with self._tracked("the digest check"):
+            await self._check_digests()
 
-    def _state(self, source: SourceConfig) -> SourceState:
-        return state_of(source, self.stores.get().source_state(source.name)) or SourceState(
-            source.name, source.kind
+    async def _check_digests(self) -> None:
+        try:
+            report = await asyncio.to_thread(self.digester.queue_due)
+            for line in report.queued:
+                log.info("digest queued: %s", line)
+            flushed = await self.deliverer.flush()
+            if flushed.sent or flushed.failed or flushed.retried:
+                log.info(
+                    "outbox: %d sent, %d retrying, %d failed, %d waiting",
+                    flushed.sent,
+                    flushed.retried,
+                    flushed.failed,
+                    flushed.waiting,
+                )
+        except Exception:
+            # One bad check must not stop the next: log it whole and carry on.
+            log.exception("digest check failed")
+
+    async def _scheduled_poll(self, source: SourceConfig) -> None:
+        with self._tracked(f"the poll of {source.name}"):
+            report = await self.poller.poll(source)
+            if report.error:
+                log.warning("%s", poll_summary(report))
+            elif report.found:
+                log.info("%s", poll_summary(report))
+
+    async def _first_runs(self) -> dict[str, datetime]:
+        states = await asyncio.to_thread(lambda: self.poller.stores.get().source_states())
+        now = Clock().now()  # the scheduler's time: real time
+        first = {}
+        for source in due_sources(self.config):
+            state = states.get(source.name)
+            spread = min(START_SPREAD, source.every / 10) * self.poller.rng.random()
+            due = now + spread
+            if state is not None and state.failures and state.next_attempt and state.next_attempt > due:
+                due = state.next_attempt  # still backing off from before the restart
+            first[source.name] = due
+        return first
+
+    async def start(self) -> None:
+        """Schedule every enabled source and start the scheduler."""
+        first = await self._first_runs()
+        for source in due_sources(self.config):
+            seconds = source.every.total_seconds()
+            self.scheduler.add_job(
+                self._scheduled_poll,
+                IntervalTrigger(seconds=seconds, jitter=min(seconds / 10, 60)),
+                args=[source],
+                id=f"source:{source.name}",
+                name=f"poll {source.name}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, int(seconds)),
+                next_run_time=first[source.name],
+            )
+        await asyncio.to_thread(self.digester.sync_config_subscriptions)
+        self.scheduler.add_job(
+            self._digest_check,
+            IntervalTrigger(seconds=self.config.digest.check_every.total_seconds()),
+            id="digests",
+            name="digests due and outbox",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=Clock().now(),  # at start-up: catch up on digests missed while down
         )
-
-    def _save_state(self, state: SourceState) -> None:
-        store = self.stores.get()
-        with store.transaction():
-            store.save_source_state(state)
-
-    def _poll_folder(self, source: SourceConfig, report: PollReport) -> None:
-        assert source.path is not None
-        if not source.path.is_dir():
-            raise SourceError(f"文件夹不存在 (folder not found): {source.path}")
-        store = self.stores.get()
-        changes = folder_changes(scan_folder(source.path), store.seen_files(source.name))
-        import_files(store, [Path(f.path) for f in changes.changed], via=source.name, report=report)
-        with store.transaction():
-            store.record_seen_files(source.name, changes.changed)
-            store.forget_seen_files(source.name, changes.gone)
-
-    def _store_items(self, source: SourceConfig, items: Sequence[Item], report: PollReport) -> None:
-        store = self.stores.get()
-        with store.transaction():  # all of a feed's items or none of them
-            for item in items:
-                report.add(store.upsert(item, via=source.name))
-
-    # --- feeds --------------------------------------------------------------------------------
-
-    async def _poll_feed(
-        self, source: SourceConfig, state: SourceState, report: PollReport, now: datetime
-    ) -> tuple[str | None, str | None]:
-        async with self._semaphore():
-            result = await fetch(
-                self._client(source.proxy or self.config.fetch.proxy),
-                source.url,
-                etag=state.etag,
-                last_modified=state.last_modified,
-                headers=source.headers,
-                max_bytes=self.config.fetch.max_bytes,
-                timeout=source.timeout,
+        self.scheduler.start()
+        self._connecting = [asyncio.create_task(self._connect(f)) for f in self.adapter_factories]
+        names = (
+            ", ".join(
+                f"{s.name} ({s.kind}, every {format_duration(s.every)})" for s in due_sources(self.config)
             )
-        if result.not_modified:
-            report.not_modified = True
-            return result.etag, result.last_modified
-        feed = await asyncio.to_thread(
-            parse_feed,
-            result.body,
-            url=result.url,
-            content_type=result.content_type,
-            source=source.name,
-            source_name=source.name,
-            now=now,
+            or "none"
         )
-        report.rejected = len(feed.rejected)
-        await asyncio.to_thread(self._store_items, source, feed.items, report)
-        return result.etag, result.last_modified
+        log.info("finews-bot service started: database %s; sources: %s", self.config.database, names)
+
+    async def stop(self) -> None:
+        """Stop scheduling, let running jobs finish (or cancel them after a grace period), clean up.
+
+        Jobs are waited for before the adapters are stopped: a digest check may be in the middle
+        of a send, and a send cut off after the platform got the message would leave it pending in
+        the outbox, to be sent again at the next start.
+        """
+        self._stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()  # no new runs; APScheduler's shutdown would cancel running ones
+        await asyncio.sleep(0)  # a job task created just now starts, and registers in _running
+        for connecting in self._connecting:
+            connecting.cancel()
+        await asyncio.gather(*self._connecting, return_exceptions=True)
+        running = list(self._running)
+        if running:
+            _done, pending = await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for adapter in self.adapters:
+            self.senders.pop(adapter.channel, None)
+            await adapter.stop()
+        await self.poller.aclose()
+        self.store.close()
+        log.info("finews-bot service stopped")
 
 
-def describe(report: PollReport) -> str:
-    """One log line for a poll: what it found, or why it failed."""
-    if report.error:
-        when = f"，下次尝试 {report.next_attempt:%Y-%m-%d %H:%M:%S %Z}" if report.next_attempt else ""
-        return f"{report.source}: 失败 (failed): {report.error}{when}"
-    parts = [f"新增 {report.new}", f"更新 {report.updated}"]
-    if report.skipped:
-        parts.append(f"跳过 {len(report.skipped)}")
-    if report.rejected:
-        parts.append(f"拒收 {report.rejected}")
-    return f"{report.source}: " + "，".join(parts)
-
-
-def state_of(source: SourceConfig, state: SourceState | None) -> SourceState | None:
-    """The recorded state that applies to ``source``: none when its kind changed since (a folder
-    turned into a feed keeps its name, but its old validators and history mean nothing now)."""
-    return state if state is not None and state.kind == source.kind else None
-
-
-def due_sources(config: Config) -> list[SourceConfig]:
-    """The sources the service polls."""
-    return [s for s in config.sources if s.enabled]
+async def serve(
+    config: Config,
+    clock: Clock,
+    adapters: Sequence[AdapterFactory] = (),
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the service with these chat adapters until SIGINT/SIGTERM (or until ``stop`` is set)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    service = Service(config, clock=clock, adapters=adapters)
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)

@@ -14,13 +14,13 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 
-from bot.models import Item
-from bot.textindex import split_query
+from bot.domain.models import Item, Topic
+from bot.domain.textindex import split_query
 from digests.cluster import cluster_items
-from digests.model import Digest, Entry, Match, Outlet, Topic, TopicSection
 from digests.rank import RankedStory, SourcePriority, outlet_of, top_stories
 from digests.rules import TopicMatcher
 from digests.snippets import highlight
+from digests.values import Digest, Entry, Match, Outlet, TopicSection
 
 
 def _entry(story: RankedStory) -> Entry:

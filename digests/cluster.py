@@ -33,8 +33,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import chain
 
-from bot.models import Item
-from bot.textindex import fold
+from bot.domain.models import Item
+from bot.domain.textindex import fold
 
 SHORT_TEXT = 20  # characters (white space removed) below which the title decides
 MIN_SENTENCE = 5  # shorter pieces (据悉, 她称, a heading number) are no evidence either way

@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.models import Item
-from digests.model import Field, Match
+from bot.domain.models import Item
+from digests.values import Field, Match
 
 SourcePriority = Mapping[str, float]  # keyed by source slug, source name or origin name; missing = 0
 

@@ -1,6 +1,6 @@
 """A digest written out: Telegram messages, a Markdown file, an HTML page, console text.
 
-Pure functions of a :class:`~digests.model.Digest`: no I/O, no clock, the same digest always gives
+Pure functions of a :class:`~digests.values.Digest`: no I/O, no clock, the same digest always gives
 the same output. Every format starts from the same :class:`~digests.render_view.DigestView`
 (cleaned text, local times, outlet summaries, links only for http(s) URLs) and escapes for its own
 syntax, so a title can never become markup. Telegram's splitting lives in
@@ -17,10 +17,10 @@ from functools import partial
 from html import escape
 from urllib.parse import quote
 
-from digests import texts
-from digests.model import Digest, SnippetPart
+from bot.texts import digest as texts
 from digests.render_telegram import MESSAGE_LIMIT, render_telegram
 from digests.render_view import EntryView, SectionView, digest_view, reuse
+from digests.values import Digest, SnippetPart
 
 __all__ = [
     "MESSAGE_LIMIT",

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from functools import partial
 from html import escape
 
-from digests import texts
-from digests.model import Digest, SnippetPart
+from bot.domain.safetext import utf16_len
+from bot.texts import digest as texts
 from digests.render_view import (
     DigestView,
     EntryView,
@@ -23,8 +23,8 @@ from digests.render_view import (
     reuse,
     shorten_snippet,
     shorten_title,
-    utf16_len,
 )
+from digests.values import Digest, SnippetPart
 
 # Telegram's limit for one message, in UTF-16 code units. It is measured here on the HTML source,
 # which is never shorter than the text Telegram counts after parsing, so the check is safe.

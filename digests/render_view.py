@@ -7,7 +7,6 @@ escapes: each format escapes for its own syntax.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,22 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from typing import TypeVar, cast
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from digests import texts
-from digests.model import Digest, Entry, SnippetPart, TopicSection
+from bot.domain.safetext import ELLIPSIS, cap, clean, flatten, safe_url
+from bot.texts import digest as texts
+from digests.values import Digest, Entry, SnippetPart, TopicSection
 
 # Names from configuration (topics, outlets, the chat's title) are short in practice; the cap only
 # keeps a pathological one from crowding an entry out of a 4096-unit Telegram message.
 NAME_LIMIT = 200
-# Longer "URLs" are tracking junk or attacks; they are shown without a link, like a bad scheme.
-URL_LIMIT = 2048
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# C0 and C1 controls: terminal escapes in console output, rejected or invisible in Telegram.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-_SPACES = re.compile(r"\s+")
 
 _T = TypeVar("_T")
 # (id of the object, what was made of it) → (the object, the value): see shared_rendering().
@@ -43,7 +36,7 @@ def shared_rendering() -> Iterator[None]:
     """Within the block, a digest, a section or an entry is made ready to show (and, by each
     format, written out) once, however many digests it is rendered in.
 
-    :class:`bot.digesting.Digester` renders each subscription's selection of the day's sections:
+    :class:`bot.delivery.digester.Digester` renders each subscription's selection of the day's sections:
     the same section objects, each in tens of chats' digests, three formats each. Everything
     rendered is a frozen value and every rendering a pure function of it, so a cached result is
     the result. Entries are keyed by object identity (hashing a section would cost a good part of
@@ -151,28 +144,6 @@ def _story_mask(keys: frozenset[int]) -> int | None:
     return int.from_bytes(bits, "little")
 
 
-def utf16_len(text: str) -> int:
-    """The length of ``text`` as Telegram counts it: UTF-16 code units (an emoji may count 2)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def clean(text: str) -> str:
-    """One line of readable text: controls and line breaks become spaces, runs of space collapse.
-
-    Lone surrogates (possible in a Python str, invalid in UTF-8 and UTF-16) become U+FFFD so that
-    every format can be encoded.
-    """
-    text = _LONE_SURROGATE.sub("\ufffd", text)
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
-
-
-def cap(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters with "…" when it is longer."""
-    if len(text) <= limit:
-        return text
-    return text[: max(limit - 1, 0)].rstrip() + texts.ELLIPSIS
-
-
 def clean_snippet(parts: tuple[SnippetPart, ...]) -> tuple[SnippetPart, ...]:
     """The snippet cleaned as one line; a highlight never starts or ends with a space.
 
@@ -180,7 +151,7 @@ def clean_snippet(parts: tuple[SnippetPart, ...]) -> tuple[SnippetPart, ...]:
     """
     pieces: list[SnippetPart] = []
     for part in parts:
-        text = _SPACES.sub(" ", _CONTROL.sub(" ", _LONE_SURROGATE.sub("\ufffd", part.text)))
+        text = flatten(part.text)
         if part.hit:
             core = text.strip(" ")
             if core:
@@ -217,33 +188,14 @@ def shorten_snippet(parts: tuple[SnippetPart, ...], keep: int) -> tuple[SnippetP
             break
         kept.append(SnippetPart(part.text[:keep], part.hit))
         keep -= len(part.text)
-    return (*kept, SnippetPart(texts.ELLIPSIS))
+    return (*kept, SnippetPart(ELLIPSIS))
 
 
 def shorten_title(title: str, keep: int) -> str:
     """The first ``keep`` characters of a title, "…" added when cut."""
     if len(title) <= keep:
         return title
-    return title[:keep].rstrip() + texts.ELLIPSIS
-
-
-def safe_url(url: str) -> str | None:
-    """``url`` when it is an absolute http(s) URL fit to link; None for anything else.
-
-    Only the scheme decides safety (javascript:, data: and relative URLs are refused); whitespace
-    and controls are refused because Telegram and Markdown would cut the link at them.
-    """
-    if not url or len(url) > URL_LIMIT or _SPACES.search(url) or _CONTROL.search(url):
-        return None
-    if _LONE_SURROGATE.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. an unbalanced "[" in the host
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
+    return title[:keep].rstrip() + ELLIPSIS
 
 
 def outlet_summary(entry: Entry) -> str:

@@ -4,7 +4,7 @@ Every word any topic uses (keyword, ``not_in`` context, ``exclude`` and ``requir
 Aho-Corasick automaton, so each folded field of an item is scanned once whatever the number of
 topics; the topics whose keywords occurred are then evaluated from the occurrences alone.
 
-Entries are folded like search queries (:func:`bot.textindex.split_query`): an entry with spaces
+Entries are folded like search queries (:func:`bot.domain.textindex.split_query`): an entry with spaces
 ("银行 贷款") is several words that must all appear, in the title or the text, as search requires.
 Only keyword occurrences can be negated by a context; ``exclude`` and ``require`` words count
 wherever they occur.
@@ -19,9 +19,9 @@ from typing import NamedTuple
 
 import ahocorasick
 
-from bot.models import Item
-from bot.textindex import fold, split_query
-from digests.model import Field, Hit, Match, Topic
+from bot.domain.models import Item, Topic
+from bot.domain.textindex import fold, split_query
+from digests.values import Field, Hit, Match
 
 # Relevance = Σ over hits of weight(keyword) × field factor × (1 + ln count): a keyword in the
 # headline says what the item is about, one in the body may be a passing mention, so a title hit

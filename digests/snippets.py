@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.textindex import fold_with_origin
-from digests.model import SnippetPart
+from bot.domain.textindex import fold_with_origin
+from digests.values import SnippetPart
 
 SNIPPET_CHARS = 90
 # Sentence ends in Chinese and Western text; a line break ends a sentence too.

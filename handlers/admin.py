@@ -15,14 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.store import AuditEntry
-from bot.store.topics import topic_to_json
-from bot.textindex import fold, split_query
-from digests.model import Topic
-from digests.render_view import cap, clean
-from handlers import texts as T
-from handlers.base import Context, Reply, Request
+from bot.domain.models import AuditEntry, Topic
+from bot.domain.safetext import cap, clean
+from bot.domain.textindex import fold, split_query
+from bot.domain.topics import topic_to_dict
+from bot.texts import chat as T
 from handlers.markup import text_reply
+from handlers.request import Context, Reply, Request
 
 MAX_WORD_CHARS = 50
 MAX_WORDS = 20  # words in one edit
@@ -169,7 +168,7 @@ def edit_words(ctx: Context, request: Request, command: str) -> Reply:
         ctx.store.save_topic_edit(
             topic.name,
             changed,
-            ctx.audit(request, action, topic.name, topic_to_json(topic), topic_to_json(changed)),
+            ctx.audit(request, action, topic.name, topic_to_dict(topic), topic_to_dict(changed)),
         )
     done = T.ADDED if adding else T.REMOVED
     lines = [done.format(topic=topic.name, field=label, words="、".join(changed_words)), *notes]
@@ -209,7 +208,7 @@ def newtopic_command(ctx: Context, request: Request) -> Reply:
             return text_reply(T.TOPIC_EXISTS.format(topic=existing.name))
         topic = Topic(name=name, keywords=tuple(keywords))
         ctx.store.save_topic_edit(
-            name, topic, ctx.audit(request, "new_topic", name, None, topic_to_json(topic))
+            name, topic, ctx.audit(request, "new_topic", name, None, topic_to_dict(topic))
         )
     return text_reply(
         T.TOPIC_CREATED.format(topic=name, keywords="、".join(keywords)),
@@ -229,7 +228,7 @@ def deltopic_command(ctx: Context, request: Request) -> Reply:
         if topic is None:
             return _unknown(request.args[0], list(topics))
         ctx.store.save_topic_edit(
-            topic.name, None, ctx.audit(request, "delete_topic", topic.name, topic_to_json(topic), None)
+            topic.name, None, ctx.audit(request, "delete_topic", topic.name, topic_to_dict(topic), None)
         )
         subscribed = sum(1 for s in ctx.store.subscriptions() if topic.name in s.topics)
     lines = [T.TOPIC_DELETED.format(topic=topic.name)]

@@ -1,8 +1,8 @@
 """THE command table, and :func:`dispatch`, the one entry point of every adapter.
 
 :data:`COMMANDS` drives /help, Telegram's command menu (``setMyCommands``), the console and the
-README. :func:`dispatch` takes a :class:`~handlers.base.Request` from any adapter and always
-returns a :class:`~handlers.base.Reply`: an unknown command, a bad argument or a bug in a handler
+README. :func:`dispatch` takes a :class:`~handlers.request.Request` from any adapter and always
+returns a :class:`~handlers.request.Reply`: an unknown command, a bad argument or a bug in a handler
 becomes a polite Chinese answer (a bug is logged with its traceback), never an exception.
 """
 
@@ -12,11 +12,11 @@ import difflib
 import logging
 from dataclasses import replace
 
-from handlers import admin, chat_news, info, subscriptions
-from handlers import texts as T
-from handlers.base import ChatType, Command, Context, Handler, Reply, Request
+from bot.texts import chat as T
+from handlers import admin, digest, info, search, subscriptions
 from handlers.markup import prepend, text_line, text_reply
 from handlers.pager import PREFIX as PAGE_PREFIX
+from handlers.request import Command, Context, Handler, Reply, Request
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,10 @@ def _admin(name: str, usage: str, example: str, handler: Handler) -> Command:
 COMMANDS: tuple[Command, ...] = (
     _command("start", "", "/start", info.start_command),
     _command("help", "[命令]", "/help latest", _help),
-    _command("latest", "<关键词…> [条数]", "/latest 株洲 金融", chat_news.latest_command),
-    _command("topic", "<主题> [条数]", "/topic 上市", chat_news.topic_command),
+    _command("latest", "<关键词…> [条数]", "/latest 株洲 金融", search.latest_command),
+    _command("topic", "<主题> [条数]", "/topic 上市", search.topic_command),
     _command("topics", "", "/topics", info.topics_command),
-    _command("digest", "[日期]", "/digest 2022-04-03", subscriptions.digest_command),
+    _command("digest", "[日期]", "/digest 2022-04-03", digest.digest_command),
     _command(
         "subscribe",
         "[主题…] [HH:MM]",
@@ -114,17 +114,13 @@ def _unknown(name: str) -> Reply:
 
 def _permitted(command: Command, request: Request) -> bool:
     # The adapter has asked the platform who is an admin; handlers check again themselves.
-    if command.admin:
-        return request.is_admin
-    if command.group_admin and request.chat_type is ChatType.GROUP:
-        return request.is_admin
-    return True
+    return request.is_admin or not command.needs_admin(request.chat_type)
 
 
 def _dispatch(ctx: Context, request: Request) -> Reply:
     if request.action:
         if request.action.startswith(PAGE_PREFIX):
-            return chat_news.turn_page(ctx, request)
+            return search.turn_page(ctx, request)
         return text_reply(T.BUTTON_EXPIRED)
     name = command_name(request.command)
     command = _BY_NAME.get(name)

@@ -2,7 +2,7 @@
 
 /help is generated from the command table it is given (:data:`handlers.commands.COMMANDS`), so a
 command cannot exist without being listed. /sources and /status compute each source's health as
-``finews-bot status`` does (:func:`bot.health.classify`).
+``finews-bot status`` does, in the same words (:mod:`bot.ingest.status`).
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from bot.config import format_duration
-from bot.health import Health
-from bot.source_status import sources_overview
-from digests.render_view import cap, clean
-from handlers import texts as T
-from handlers.base import Command, Context, Line, Reply, Request, Span, Style
+from bot.domain.safetext import cap, clean
+from bot.ingest.health import Health
+from bot.ingest.status import CHAT_LAYOUT, other_items_line, source_lines, sources_overview
+from bot.texts import chat as T
 from handlers.markup import text_line, text_reply
+from handlers.request import Command, Context, Line, Reply, Request, Span, Style
 
 
 def start_command(ctx: Context, request: Request) -> Reply:
@@ -82,44 +81,23 @@ def topics_command(ctx: Context, request: Request) -> Reply:
     return Reply(tuple(lines))
 
 
-def _health(ctx: Context) -> tuple[list[tuple[Health, str]], int]:
-    """(health, its line) for each configured source, and the items from elsewhere."""
-    overview = sources_overview(ctx.config, ctx.store, ctx.now())
-    zone = ctx.config.timezone
-    result = []
-    for status in overview.sources:
-        source, state = status.source, status.state
-        line = T.SOURCE_LINE.format(
-            name=source.name,
-            kind=T.SOURCE_KINDS.get(source.kind, source.kind),
-            every=format_duration(source.every),
-            disabled="" if source.enabled else T.SOURCE_DISABLED,
-            health=T.HEALTH[status.health],
-            items=status.items,
-        )
-        if status.newest is not None:
-            line += T.SOURCE_NEWEST.format(when=status.newest.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
-        if state is not None and state.last_error:
-            line += "\n" + T.SOURCE_ERROR.format(error=cap(clean(state.last_error), 120), n=state.failures)
-        result.append((status.health, line))
-    return result, overview.other_items
-
-
 def sources_command(ctx: Context, request: Request) -> Reply:
     """/sources: each configured source's health, items and last error."""
-    sources, other = _health(ctx)
-    if not sources:
+    overview = sources_overview(ctx.config, ctx.store, ctx.now())
+    if not overview.sources:
         return text_reply(T.NO_SOURCES)
-    lines = [T.SOURCES_HEADER.format(n=len(sources))]
-    lines += [line for _, line in sources]
+    lines = [T.SOURCES_HEADER.format(n=len(overview.sources))]
+    for status in overview.sources:
+        lines += source_lines(status, ctx.config.timezone, CHAT_LAYOUT)
+    other = other_items_line(overview, CHAT_LAYOUT)
     if other:
-        lines.append(T.SOURCES_OTHER.format(n=other))
+        lines.append(other)
     return text_reply(*lines)
 
 
 def status_command(ctx: Context, request: Request) -> Reply:
     """/status: items, source health, subscriptions, the outbox and the last deliveries."""
-    health = Counter(h for h, _ in _health(ctx)[0])
+    health = Counter(s.health for s in sources_overview(ctx.config, ctx.store, ctx.now()).sources)
     subs = ctx.store.subscriptions()
     outbox = ctx.store.outbox_counts()
     lines = [

@@ -1,6 +1,6 @@
 """Replies built and rendered: small builders for handlers, Telegram HTML and plain text for adapters.
 
-Handlers build :class:`~handlers.base.Reply` values out of styled spans; they never write markup.
+Handlers build :class:`~handlers.request.Reply` values out of styled spans; they never write markup.
 :func:`to_html` escapes every piece of text for Telegram's HTML parse mode, so a title holding
 ``<b>`` or ``&`` can never become markup, and links are only made for http(s) URLs. Both renderings
 fit one Telegram message (4096 UTF-16 code units): the plain text is also the adapter's fallback
@@ -13,13 +13,12 @@ import re
 from collections.abc import Callable, Iterable
 from html import escape
 
-from digests.render_view import safe_url, utf16_len
-from handlers.base import Button, Line, Reply, Span, Style
+from bot.domain.safetext import ELLIPSIS, safe_url, utf16_len
+from handlers.request import Button, Line, Reply, Span, Style
 
 # Telegram's limit for one message, in UTF-16 code units (measured on the HTML source, which is
 # never shorter than the text Telegram counts after parsing).
 MESSAGE_LIMIT = 4096
-ELLIPSIS = "…"
 
 # Lone surrogates cannot be encoded (UTF-8 for the console, JSON for Telegram); C0/C1 controls
 # other than tab are terminal escapes or invisible junk. Both come from text we did not write.

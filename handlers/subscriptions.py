@@ -1,6 +1,6 @@
-"""A chat's digest: /digest now, and the daily subscription (/subscribe, /unsubscribe, /settime).
+"""A chat's daily digest subscription: /subscribe, /unsubscribe, /settime, /subscriptions.
 
-A chat has at most one subscription (topics, time, days), stored by :mod:`bot.store.delivery`
+A chat has at most one subscription (topics, time, days), stored by :mod:`bot.store.subscriptions`
 and delivered by the service. Changing it in a group needs one of the group's administrators:
 the command table says so and the adapter checks with the platform, and the handlers check
 ``request.is_admin`` again, so that a handler called some other way cannot be talked round. Every
@@ -12,25 +12,19 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
-from datetime import date, time, timedelta
+from datetime import time
 from typing import Any
 
-from bot.config_digest import parse_clock
-from bot.models import Subscription
-from bot.textindex import fold
-from digests.render_view import cap, clean
-from handlers import texts as T
-from handlers.base import ChatType, Context, Reply, Request
+from bot.domain.models import Subscription
+from bot.domain.safetext import cap, clean
+from bot.domain.textindex import fold
+from bot.domain.when import DAILY, DAYS_WORDS, looks_like_time, parse_time
+from bot.texts import chat as T
 from handlers.markup import text_reply
+from handlers.request import ChatType, Context, Reply, Request
 
 DEFAULT_TIME = time(8, 30)
-DAILY, WEEKDAYS = "daily", "weekdays"
-DAYS_WORDS = {"每天": DAILY, "每日": DAILY, "daily": DAILY, "工作日": WEEKDAYS, "weekdays": WEEKDAYS}
 ALL_WORDS = ("全部", "所有", "all")
-# Anything shaped like a time of day is taken as one, so that 25:61 is refused as a time rather
-# than looked up as a topic.
-_TIME_SHAPE = re.compile(r"\d{1,2}:\d{1,2}")
-_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 MAX_LISTED = 30  # subscriptions listed to an admin; the rest are counted
 
 
@@ -40,40 +34,12 @@ def may_change_chat(request: Request) -> bool:
     return request.chat_type is ChatType.PRIVATE or request.is_admin
 
 
-def parse_time(text: str) -> time | None:
-    """``"08:30"`` (also ``8:30``, ``08：30``) → a time of day; None when it is not one."""
-    try:
-        return parse_clock(fold(text))
-    except ValueError:
-        return None
-
-
-def looks_like_time(text: str) -> bool:
-    """Whether ``text`` is shaped like HH:MM, valid or not."""
-    return _TIME_SHAPE.fullmatch(fold(text)) is not None
-
-
-def parse_day(text: str, today: date) -> date | None:
-    """``YYYY-MM-DD`` (also 2022/4/3, 2022年4月3日), 今天/昨天/前天, today/yesterday; None if not a day."""
-    word = fold(text.strip())
-    relative = {"今天": 0, "today": 0, "昨天": 1, "yesterday": 1, "前天": 2}
-    if word in relative:
-        return today - timedelta(days=relative[word])
-    match = _DATE.fullmatch(word)
-    if match is None:
-        return None
-    try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        return None
-
-
 def days_label(days: str) -> str:
     """每天 or 工作日."""
     return T.DAYS_LABELS.get(days, days)
 
 
-def describe(sub: Subscription) -> str:
+def subscription_line(sub: Subscription) -> str:
     """One line: topics, time and days, and why it is paused if it is."""
     topics = "、".join(sub.topics) if sub.topics else T.ALL_TOPICS
     line = T.SUBSCRIPTION_LINE.format(topics=topics, days=days_label(sub.days), time=f"{sub.time:%H:%M}")
@@ -87,22 +53,6 @@ def _json(sub: Subscription | None) -> dict[str, Any] | None:
     if sub is None:
         return None
     return {"topics": list(sub.topics), "time": f"{sub.time:%H:%M}", "days": sub.days, "title": sub.title}
-
-
-def digest_command(ctx: Context, request: Request) -> Reply:
-    """/digest [日期]: a day's digest of this chat's topics (all topics when not subscribed)."""
-    today = ctx.now().astimezone(ctx.config.timezone).date()
-    text = " ".join(request.args).strip()
-    day = parse_day(text, today) if text else today - timedelta(days=1)
-    if day is None:
-        return text_reply(T.BAD_DATE.format(value=cap(text, 30)), T.DIGEST_USAGE)
-    sub = ctx.store.subscription(request.channel, request.chat)
-    topics = sub.topics if sub is not None else ()
-    digest = ctx.digester.day_digest(day, topics)
-    scope = "、".join(topics) if topics else T.ALL_TOPICS
-    header = T.DIGEST_HEADER.format(day=day.isoformat(), topics=scope)
-    reply = text_reply(header)
-    return Reply(reply.lines, digest=digest)
 
 
 def _split_subscribe_args(args: Sequence[str]) -> tuple[list[str], list[str], str | None]:
@@ -166,7 +116,7 @@ def subscribe_command(ctx: Context, request: Request) -> Reply:
         )
         ctx.store.record_audit(ctx.audit(request, "subscribe", request.chat, _json(before), _json(after)))
     done = T.SUBSCRIBED if before is None else T.SUBSCRIPTION_CHANGED
-    return text_reply(done, describe(after), T.SUBSCRIBE_HINT)
+    return text_reply(done, subscription_line(after), T.SUBSCRIBE_HINT)
 
 
 def unsubscribe_command(ctx: Context, request: Request) -> Reply:
@@ -207,7 +157,7 @@ def settime_command(ctx: Context, request: Request) -> Reply:
             now=ctx.now(),
         )
         ctx.store.record_audit(ctx.audit(request, "set_time", request.chat, _json(before), _json(after)))
-    return text_reply(T.TIME_SET, describe(after))
+    return text_reply(T.TIME_SET, subscription_line(after))
 
 
 def subscriptions_command(ctx: Context, request: Request) -> Reply:
@@ -220,7 +170,9 @@ def subscriptions_command(ctx: Context, request: Request) -> Reply:
         for each in subs[:MAX_LISTED]:
             who = cap(clean(each.title), 30) or each.chat
             lines.append(
-                T.SUBSCRIPTION_ITEM.format(who=who, chat=each.chat, channel=each.channel, line=describe(each))
+                T.SUBSCRIPTION_ITEM.format(
+                    who=who, chat=each.chat, channel=each.channel, line=subscription_line(each)
+                )
             )
         if len(subs) > MAX_LISTED:
             lines.append(T.AND_MORE.format(n=len(subs) - MAX_LISTED))
@@ -228,4 +180,4 @@ def subscriptions_command(ctx: Context, request: Request) -> Reply:
     sub = ctx.store.subscription(request.channel, request.chat)
     if sub is None:
         return text_reply(T.NOT_SUBSCRIBED, T.SUBSCRIBE_HINT_NEW)
-    return text_reply(T.THIS_CHAT_SUBSCRIPTION, describe(sub))
+    return text_reply(T.THIS_CHAT_SUBSCRIPTION, subscription_line(sub))

@@ -8,11 +8,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, load_config
-from bot.importer import discover, import_files
+from bot.ingest.importer import discover, import_files
 from bot.store import Store
-from handlers.base import ChatType, Context, Reply, Request
 from handlers.commands import dispatch, parse_line
 from handlers.markup import to_html, to_text
+from handlers.request import ChatType, Context, Reply, Request
 from tests.conftest import SEEDS
 
 # The morning after the 赣南日报 story (2022-04-03 08:15): "yesterday" is its day.

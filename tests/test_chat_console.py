@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
+from bot.adapters.console import ConsoleChat, render, run_interactive
 from bot.cli import main
+from bot.cli.topics import current_topics, topics_toml
 from bot.config import load_config
-from bot.console import ConsoleChat, render, run_interactive
-from bot.store import AuditEntry, Store
-from bot.topics_export import current_topics, topics_toml
-from digests.model import Topic
-from handlers.base import Reply
+from bot.domain.models import AuditEntry, Topic
+from bot.store import Store
+from bot.texts import cli as texts
 from handlers.commands import COMMANDS
+from handlers.request import Reply
 from tests.chat_helpers import NOW, ZHUZHOU_TITLE, import_seeds, make_context, seeded_config
 from tests.conftest import REPO
 

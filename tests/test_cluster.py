@@ -15,7 +15,7 @@ from functools import cache
 
 import pytest
 
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind
 from bot.sources.parse import parse_file
 from digests.cluster import (
     BOILERPLATE_MIN_DF,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config, parse_duration
+from bot.config import ConfigError, load_config
+from bot.domain.when import parse_duration
 from tests.conftest import REPO
 
 
@@ -244,9 +245,11 @@ def test_bad_durations(text: str) -> None:
 
 
 def test_the_example_config_documents_every_key() -> None:
-    from bot.config import _FETCH_KEYS, _SOURCE_KEYS, _TOP_LEVEL
-    from bot.config_digest import DIGEST_KEYS, SUBSCRIPTION_KEYS, TOPIC_KEYS
-    from bot.config_telegram import TELEGRAM_KEYS
+    from bot.config.digest import DIGEST_KEYS, SUBSCRIPTION_KEYS, TOPIC_KEYS
+    from bot.config.loading import _TOP_LEVEL
+    from bot.config.sources import FETCH_KEYS as _FETCH_KEYS
+    from bot.config.sources import SOURCE_KEYS as _SOURCE_KEYS
+    from bot.config.telegram import TELEGRAM_KEYS
 
     example = (REPO / "config.example.toml").read_text(encoding="utf-8")
     for key in _TOP_LEVEL:

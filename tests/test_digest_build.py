@@ -6,9 +6,8 @@ import ast
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind, Topic
 from digests.build import build_digest, for_subscription
-from digests.model import Topic
 from digests.snippets import highlight
 from tests.conftest import REPO
 

@@ -12,10 +12,10 @@ import pytest
 
 from bot.cli import main
 from bot.config import Config, parse_config
-from bot.digesting import Digester
-from bot.importer import discover, import_files
-from bot.models import Channel
-from bot.store import DeliveryStatus, Store
+from bot.delivery.digester import Digester
+from bot.domain.models import Channel, DeliveryStatus
+from bot.ingest.importer import discover, import_files
+from bot.store import Store
 from tests.conftest import SEEDS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

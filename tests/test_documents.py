@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind
 from bot.sources import errors
 from bot.sources.documents import parse_document
 from bot.sources.errors import ParseError

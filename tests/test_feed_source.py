@@ -19,9 +19,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bot.config import Config, parse_config
-from bot.service import Poller, PollReport
+from bot.domain.textindex import compile_query
+from bot.ingest.poller import Poller, PollReport
 from bot.store import Store
-from bot.textindex import compile_query
 
 
 def rss(items: list[tuple[str, str, str]], encoding: str = "utf-8", title: str = "株洲新闻") -> bytes:
@@ -238,7 +238,7 @@ def test_429_with_retry_after_is_honoured(tmp_path: Path, server: HTTPServer) ->
 
 
 def test_many_slow_feeds_do_not_hold_up_a_good_one(tmp_path: Path, server: HTTPServer) -> None:
-    from bot.service import MAX_CONCURRENT_FETCHES
+    from bot.ingest.poller import MAX_CONCURRENT_FETCHES
 
     def slow(request: Request) -> Response:
         time.sleep(3)

@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
-from bot.models import ItemKind
+from bot.domain.models import ItemKind
 from bot.sources import errors
 from bot.sources.errors import FeedError
 from bot.sources.feeds import DUPLICATE_ENTRY, FeedResult, parse_feed

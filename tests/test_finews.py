@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind
 from bot.sources import errors
 from bot.sources.errors import ParseError
 from bot.sources.finews import parse_post

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, SourceConfig, parse_config
-from bot.service import Poller, PollReport
+from bot.domain.textindex import compile_query
+from bot.ingest.poller import Poller, PollReport
 from bot.store import Store
-from bot.textindex import compile_query
 
 POST = (
     '---\ntitle: "{title}"\ndate: 2021-12-08 10:{minute:02d}:00 +0800\ncategories: zhuzhouribao\n'
@@ -145,7 +145,7 @@ def test_backing_off_skips_turns_until_due(tmp_path: Path) -> None:
 
 
 def test_the_cheap_count_agrees_with_the_walk(tmp_path: Path) -> None:
-    from bot.importer import count_files, discover
+    from bot.ingest.importer import count_files, discover
 
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / ".git").mkdir()

@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Channel
+from bot import search as news
+from bot.domain.models import Channel
 from bot.store import Store
-from handlers import chat_news, commands, news, subscriptions
-from handlers import texts as T
-from handlers.base import Context, Reply, Request
+from bot.texts import chat as T
+from handlers import commands, subscriptions
+from handlers import search as chat_news
 from handlers.commands import COMMANDS, dispatch, find_command, parse_line
 from handlers.pager import ACTION_LIMIT, Pager
+from handlers.request import Context, Reply, Request
 from tests.chat_helpers import (
     CJK,
     GANNAN_TITLE,

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import health
-from bot.health import Health, after_failure, after_success, backoff, classify
-from bot.store import SourceState
+from bot.domain.models import SourceState
+from bot.ingest import health
+from bot.ingest.health import Health, after_failure, after_success, health_of, poll_backoff
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 EVERY = timedelta(minutes=5)
@@ -21,7 +21,7 @@ def fresh() -> SourceState:
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     rng = random.Random(1)
-    waits = [backoff(EVERY, n, None, rng) for n in range(1, 12)]
+    waits = [poll_backoff(EVERY, n, None, rng) for n in range(1, 12)]
     for n, wait in enumerate(waits[:5], start=1):
         assert EVERY * 2**n * 0.9 <= wait <= EVERY * 2**n * 1.1
     assert all(w <= health.BACKOFF_CAP * 1.1 for w in waits)
@@ -29,7 +29,7 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 
 def test_retry_after_is_honoured() -> None:
-    wait = backoff(EVERY, 1, 3600, random.Random(1))
+    wait = poll_backoff(EVERY, 1, 3600, random.Random(1))
     assert wait >= timedelta(hours=1)
 
 
@@ -38,14 +38,14 @@ def test_failure_then_success() -> None:
     state = after_failure(fresh(), now=T0, every=EVERY, error="HTTP 500", retry_after=None, rng=rng)
     assert state.failures == 1 and state.last_error == "HTTP 500" and state.last_success is None
     assert state.next_attempt is not None and state.next_attempt > T0 + EVERY
-    assert classify(state, now=T0, every=EVERY) is Health.FAILING
+    assert health_of(state, now=T0, every=EVERY) is Health.FAILING
     state = after_failure(state, now=T0, every=EVERY, error="HTTP 500", retry_after=None, rng=rng)
     assert state.failures == 2
     later = T0 + timedelta(hours=1)
     state = after_success(state, now=later, every=EVERY, found=True, etag='"v1"')
     assert state.failures == 0 and state.last_error == "" and state.last_success == later
     assert state.next_attempt == later + EVERY and state.etag == '"v1"'
-    assert classify(state, now=later, every=EVERY) is Health.OK
+    assert health_of(state, now=later, every=EVERY) is Health.OK
 
 
 def test_validators_are_kept_when_a_response_has_none() -> None:
@@ -55,8 +55,8 @@ def test_validators_are_kept_when_a_response_has_none() -> None:
 
 
 def test_never_polled() -> None:
-    assert classify(None, now=T0, every=EVERY) is Health.NEVER
-    assert classify(fresh(), now=T0, every=EVERY) is Health.NEVER
+    assert health_of(None, now=T0, every=EVERY) is Health.NEVER
+    assert health_of(fresh(), now=T0, every=EVERY) is Health.NEVER
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_never_polled() -> None:
 def test_stale_after_a_day_without_news_for_a_frequent_source(silence: timedelta, expected: Health) -> None:
     state = after_success(fresh(), now=T0, every=EVERY, found=True)
     state = after_success(state, now=T0 + silence, every=EVERY, found=False)
-    assert classify(state, now=T0 + silence, every=EVERY) is expected
+    assert health_of(state, now=T0 + silence, every=EVERY) is expected
 
 
 def test_a_slow_sources_rhythm_raises_its_threshold() -> None:
@@ -77,14 +77,14 @@ def test_a_slow_sources_rhythm_raises_its_threshold() -> None:
         state = after_success(state, now=T0 + week * n, every=timedelta(hours=1), found=True)
     assert state.rhythm == pytest.approx(week.total_seconds())
     last = T0 + week * 4
-    assert classify(state, now=last + timedelta(days=8), every=timedelta(hours=1)) is Health.OK
-    assert classify(state, now=last + timedelta(days=30), every=timedelta(hours=1)) is Health.STALE
+    assert health_of(state, now=last + timedelta(days=8), every=timedelta(hours=1)) is Health.OK
+    assert health_of(state, now=last + timedelta(days=30), every=timedelta(hours=1)) is Health.STALE
 
 
 def test_configured_stale_after_wins() -> None:
     state = after_success(fresh(), now=T0, every=EVERY, found=True)
     now = T0 + timedelta(hours=3)
-    assert classify(state, now=now, every=EVERY, stale_after=timedelta(hours=2)) is Health.STALE
+    assert health_of(state, now=now, every=EVERY, stale_after=timedelta(hours=2)) is Health.STALE
 
 
 def test_stale_is_distinct_from_failing() -> None:
@@ -93,4 +93,4 @@ def test_stale_is_distinct_from_failing() -> None:
     state = after_failure(
         state, now=late, every=EVERY, error="timeout", retry_after=None, rng=random.Random(3)
     )
-    assert classify(state, now=late, every=EVERY) is Health.FAILING
+    assert health_of(state, now=late, every=EVERY) is Health.FAILING

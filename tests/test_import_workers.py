@@ -15,7 +15,7 @@ def modules_after(statement: str) -> set[str]:
 
 
 def test_a_worker_loads_nothing_of_the_store_or_the_bot() -> None:
-    loaded = modules_after("import bot.parse_worker")
+    loaded = modules_after("import bot.ingest.parse_worker")
     assert not loaded & set(HEAVY)
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind
+from bot.domain.safetext import utf16_len
 from bot.store import Store
-from digests.render_view import utf16_len
-from handlers.base import Reply, Span, Style
 from handlers.markup import MESSAGE_LIMIT, text_line, text_reply, to_html, to_text
 from handlers.pager import ACTION_LIMIT, Pager, PageState, page_action, parse_page_action
+from handlers.request import Reply, Span, Style
 from tests.chat_helpers import ask, make_context, seeded_config
 
 

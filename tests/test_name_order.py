@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.importer import count_files, discover
+from bot.ingest.importer import count_files, discover
 from bot.sources.name_order import in_name_order
 
 # File names as the file system gives them back: any character but "/" and NUL, including names

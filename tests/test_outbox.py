@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import ConsoleSender, Deliverer, Failure, SendError, backoff, html_to_text
-from bot.models import Channel, OutboxStatus, Subscription
-from bot.store import DeliveryStatus, OutgoingMessage, Store
+from bot.delivery.channels import ConsoleSender, Failure, SendError
+from bot.delivery.outbox import Deliverer, retry_delay
+from bot.domain.models import Channel, DeliveryStatus, OutboxStatus, OutgoingMessage, Subscription
+from bot.domain.safetext import html_to_text
+from bot.store import Store
 from tests.conftest import REPO
 
 DAY = date(2026, 11, 20)
@@ -100,8 +102,8 @@ def test_flood_control_waits_retry_after_and_holds_later_parts(store: Store) -> 
 
 
 def test_network_errors_back_off_and_give_up_eventually(store: Store) -> None:
-    assert backoff(1) == timedelta(seconds=30) and backoff(2) == timedelta(seconds=60)
-    assert backoff(30) == timedelta(hours=1)
+    assert retry_delay(1) == timedelta(seconds=30) and retry_delay(2) == timedelta(seconds=60)
+    assert retry_delay(30) == timedelta(hours=1)
     sub = subscribe(store)
     queue(store, sub, 1)
     clock = Clock()
@@ -165,8 +167,8 @@ _SENDER_PROCESS = textwrap.dedent(
     """
     import asyncio, os, signal, sys
     from datetime import UTC, datetime
-    from bot.delivery import Deliverer
-    from bot.models import Channel
+    from bot.delivery.outbox import Deliverer
+    from bot.domain.models import Channel
     from bot.store import Store
 
     database, platform, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.models import Item, ItemKind
-from digests.model import Field, Hit, Match, Topic
+from bot.domain.models import Item, ItemKind, Topic
 from digests.rank import (
     OUTLETS,
     RECENCY,
@@ -20,6 +19,7 @@ from digests.rank import (
     top_stories,
 )
 from digests.rules import TopicMatcher
+from digests.values import Field, Hit, Match
 
 T0 = datetime(2022, 4, 3, 8, 0, tzinfo=UTC)
 

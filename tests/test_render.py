@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digests.model import Digest, Entry, Outlet, SnippetPart, TopicSection
 from digests.render import (
     MESSAGE_LIMIT,
     digest_file_stem,
@@ -26,6 +25,7 @@ from digests.render import (
     render_text,
 )
 from digests.render_view import shared_rendering, story_count
+from digests.values import Digest, Entry, Outlet, SnippetPart, TopicSection
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 20)

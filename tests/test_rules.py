@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind, Topic
+from bot.domain.textindex import fold, split_query
 from bot.sources.parse import parse_file
-from bot.textindex import fold, split_query
-from digests.model import Field, Hit, Match, Topic
 from digests.rules import TITLE_FACTOR, TopicMatcher
+from digests.values import Field, Hit, Match
 from tests.conftest import CORPUS, REPO, SEEDS, corpus_available
 
 MTIME = datetime(2024, 3, 1, tzinfo=UTC)

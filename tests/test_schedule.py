@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.schedule import covered_day, day_bounds, last_due, next_due
+from bot.domain.when import covered_day, day_bounds, last_due, next_due
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind
+from bot.domain.textindex import compile_query, fold, split_query
 from bot.store import Store
-from bot.textindex import compile_query, fold, split_query
 from tests.conftest import CORPUS, corpus_available
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -124,7 +124,7 @@ def test_chosen_queries(tmp_path: Path, query: str, expected: set[int]) -> None:
 
 @pytest.fixture(scope="module")
 def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    from bot.importer import discover, import_files
+    from bot.ingest.importer import discover, import_files
 
     if not corpus_available():
         pytest.skip(f"the finews corpus is not at {CORPUS}: skipping corpus checks")

@@ -13,10 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.importer import BATCH_SIZE, discover, import_files
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind
+from bot.domain.textindex import compile_query
+from bot.ingest.importer import BATCH_SIZE, discover, import_files
 from bot.store import Store, UpsertOutcome
-from bot.textindex import compile_query
 from tests.conftest import REPO, SEEDS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -9,7 +9,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.textindex import compile_query, fold, index_entry
+from bot.domain.textindex import compile_query, fold, index_entry
 
 
 def reference_fold(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind
 from bot.sources.errors import NO_TITLE_NO_TEXT, ParseError
 from bot.sources.finews import SHANGHAI, file_stem, to_shanghai
 from bot.sources.htmltext import TITLE_MAX, clean_text, first_sentence

@@ -15,7 +15,7 @@ NO_TITLE_NO_TEXT = "缺少标题和正文 (no title and no text)"
 
 
 class ParseError(Exception):
-    """A file that cannot become an :class:`~bot.models.Item`.
+    """A file that cannot become an :class:`~bot.domain.models.Item`.
 
     ``reason`` is one of the constants of this module; ``path`` names the file when known.
     """

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 import feedparser
 
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind
 from bot.sources.errors import (
     EMPTY_FEED,
     MALFORMED_FEED,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind
 from bot.sources.errors import FRONT_MATTER_NOT_CLOSED, NO_FRONT_MATTER, NO_TITLE_NO_TEXT, ParseError
 from bot.sources.htmltext import first_sentence, html_to_text
 

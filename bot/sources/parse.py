@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.models import Item
+from bot.domain.models import Item
 from bot.sources.decode import decode_text
 from bot.sources.documents import parse_document
 from bot.sources.errors import NO_FRONT_MATTER, ParseError

@@ -2,9 +2,10 @@
 
 ``Store`` opens the database (WAL, migrations applied) and offers the methods of each part:
 :mod:`bot.store.items` (items and their search index), :mod:`bot.store.sources` (per-source
-polling state and seen files), :mod:`bot.store.delivery` (subscriptions, deliveries, the outbox),
-:mod:`bot.store.topics` (topics edited from chat, the audit log). The schema lives in
-:mod:`bot.store.migrations`.
+polling state and seen files), :mod:`bot.store.subscriptions` (who receives which digest, when),
+:mod:`bot.store.outbox` (deliveries and the outbox), :mod:`bot.store.topics` (topics edited from
+chat, the audit log). The schema lives in :mod:`bot.store.migrations`; the values it stores and
+returns are :mod:`bot.domain.models`, and :mod:`bot.store.lock` keeps one service per database.
 """
 
 from __future__ import annotations
@@ -17,29 +18,17 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.models import SeenFile
-from bot.store.delivery import Delivery, DeliveryMixin, DeliveryStatus, OutgoingMessage
 from bot.store.items import ItemsMixin, SearchResult, SourceCount, StoredItem, UpsertOutcome
 from bot.store.migrations import migrations
-from bot.store.sources import SourcesMixin, SourceState
-from bot.store.topics import AuditEntry, TopicsMixin
+from bot.store.outbox import OutboxMixin
+from bot.store.sources import SourcesMixin
+from bot.store.subscriptions import SubscriptionsMixin
+from bot.store.topics import TopicsMixin
 
-__all__ = [
-    "AuditEntry",
-    "Delivery",
-    "DeliveryStatus",
-    "OutgoingMessage",
-    "SearchResult",
-    "SeenFile",
-    "SourceCount",
-    "SourceState",
-    "Store",
-    "StoredItem",
-    "UpsertOutcome",
-]
+__all__ = ["SearchResult", "SourceCount", "Store", "StoredItem", "UpsertOutcome"]
 
 
-class Store(ItemsMixin, SourcesMixin, DeliveryMixin, TopicsMixin):
+class Store(ItemsMixin, SourcesMixin, SubscriptionsMixin, OutboxMixin, TopicsMixin):
     """All reads and writes of the database. Open one per thread (SQLite connections are not shared)."""
 
     def __init__(self, path: Path | str, *, check_same_thread: bool = True) -> None:

@@ -3,7 +3,7 @@
 Items are kept once each, by id. Their ``seq`` (the table's rowid) orders them by publication time,
 and doubles as the rowid of the contentless FTS5 indexes ``items_fts`` and ``items_chars``, so
 "newest first, top 10" is an index walk in rowid order that stops after ten hits. See
-:mod:`bot.textindex` for the tokens.
+:mod:`bot.domain.textindex` for the tokens.
 
 ``seq`` is the publication time in seconds × 4, plus 0–3 for items published in the same second:
 small gaps between consecutive rowids keep the index's doclists compact (rowids are stored as
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Item, ItemKind
-from bot.textindex import CompiledQuery, IndexEntry, index_entry
+from bot.domain.models import Item, ItemKind
+from bot.domain.textindex import CompiledQuery, IndexEntry, index_entry
 
 _SEQ_PER_SECOND = 4
 

@@ -37,7 +37,7 @@ def m001_items(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX items_via ON items(via)")
     db.execute("CREATE INDEX items_source ON items(source)")
-    # Contentless: the text lives once, in items; the indexes keep only tokens (bot.textindex).
+    # Contentless: the text lives once, in items; the indexes keep only tokens (bot.domain.textindex).
     # items_fts holds the bigram token stream, with positions for phrases; items_chars each item's
     # distinct characters, without positions, for one-character words (far cheaper to keep than
     # FTS5's prefix index, measured at 60k posts: 429 against 596 µs per insert).

@@ -4,29 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.models import SeenFile
-
-
-@dataclass(frozen=True, slots=True)
-class SourceState:
-    """What the service knows about one configured source between polls (times in UTC)."""
-
-    name: str
-    kind: str
-    last_attempt: datetime | None = None
-    last_success: datetime | None = None
-    last_error: str = ""
-    failures: int = 0  # consecutive failed polls
-    next_attempt: datetime | None = None
-    last_new: datetime | None = None  # the last poll that stored something new or updated
-    rhythm: float | None = None  # seconds: the usual gap between polls that found something
-    etag: str | None = None
-    last_modified: str | None = None
-
+from bot.domain.models import SeenFile, SourceState
 
 _STATE_COLUMNS = (
     "name, kind, last_attempt, last_success, last_error, failures, next_attempt, last_new, rhythm,"

@@ -2,7 +2,7 @@
 
 The effective topic set is the config file's topics with these edits laid over them: an edited
 topic replaces the file's definition whole, a deleted one hides it (see
-:func:`bot.topicset.effective_topics`). Each change and its audit row are written in one
+:func:`bot.domain.topics.effective_topics`). Each change and its audit row are written in one
 transaction, so there is never a change without its record.
 """
 
@@ -10,49 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from digests.model import Topic
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """Who changed what, where and when, with the value before and after."""
-
-    at: datetime  # UTC
-    user_id: str
-    user_name: str
-    chat: str
-    action: str  # e.g. add_keyword, delete_topic, subscribe
-    target: str  # the topic or chat changed
-    before: Any  # JSON-able; None when the thing did not exist
-    after: Any
-    id: int = 0
-
-
-def topic_to_json(topic: Topic) -> dict[str, Any]:
-    """A topic as a JSON-able dict (also the shape of an audit row's before/after)."""
-    data = asdict(topic)
-    data["weights"] = dict(topic.weights)
-    return data
-
-
-def topic_from_json(data: Mapping[str, Any]) -> Topic:
-    """The inverse of :func:`topic_to_json`."""
-    return Topic(
-        name=data["name"],
-        keywords=tuple(data["keywords"]),
-        description=data.get("description", ""),
-        exclude=tuple(data.get("exclude", ())),
-        not_in=tuple(data.get("not_in", ())),
-        require=tuple(data.get("require", ())),
-        sources=tuple(data.get("sources", ())),
-        exclude_sources=tuple(data.get("exclude_sources", ())),
-        weights=dict(data.get("weights", {})),
-    )
+from bot.domain.models import AuditEntry, Topic
+from bot.domain.topics import topic_from_dict, topic_to_dict
 
 
 def _json(value: Any) -> str:
@@ -67,7 +29,7 @@ class TopicsMixin:
     def topic_edits(self) -> dict[str, Topic | None]:
         """Every topic edited from chat, by name; None for a deleted topic."""
         rows = self._conn.execute("SELECT name, definition FROM topic_edits ORDER BY name").fetchall()
-        return {name: topic_from_json(json.loads(d)) if d else None for name, d in rows}
+        return {name: topic_from_dict(json.loads(d)) if d else None for name, d in rows}
 
     def save_topic_edit(self, name: str, topic: Topic | None, entry: AuditEntry) -> None:
         """Store a topic's new definition (None: deleted) and its audit row, together.
@@ -79,7 +41,7 @@ class TopicsMixin:
             "INSERT OR REPLACE INTO topic_edits (name, definition, updated, updated_by) VALUES (?, ?, ?, ?)",
             (
                 name,
-                _json(topic_to_json(topic)) if topic is not None else None,
+                _json(topic_to_dict(topic)) if topic is not None else None,
                 entry.at.astimezone(UTC).isoformat(),
                 entry.user_id,
             ),

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from bot.models import Channel
+from bot.domain.models import Channel
 from bot.store import Store
 from tests.e2e.bot_process import (
     BotProcess,

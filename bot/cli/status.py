@@ -1,0 +1,91 @@
+"""``finews-bot status [--json]``: the config and database in use, and each source's health."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.cli.base import ExitCode, iso, print_json
+from bot.config import Config
+from bot.domain.when import Clock, format_duration
+from bot.ingest.status import CLI_LAYOUT, SourcesOverview, other_items_line, source_lines, sources_overview
+from bot.store import Store
+from bot.texts import cli as texts
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's arguments."""
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(config: Config, args: argparse.Namespace) -> ExitCode:
+    """Which config and database are in use, and each source's health."""
+    store = Store.open_existing(config.database)
+    total = 0
+    now = Clock().now()
+    if store is not None:
+        with store:
+            overview = sources_overview(config, store, now)
+            total = store.count()
+    else:
+        overview = sources_overview(config, None, now)
+    if args.json:
+        print_json(status_json(config, overview, total, database_exists=store is not None))
+    else:
+        print_status(config, overview, total, database_exists=store is not None)
+    return ExitCode.OK
+
+
+def status_json(
+    config: Config, overview: SourcesOverview, total: int, *, database_exists: bool
+) -> dict[str, Any]:
+    """The ``--json`` shape."""
+    sources = []
+    for status in overview.sources:
+        source, state = status.source, status.state
+        sources.append(
+            {
+                "name": source.name,
+                "kind": source.kind,
+                "location": source.location,
+                "every": format_duration(source.every),
+                "enabled": source.enabled,
+                "state": status.health,
+                "last_error": state.last_error if state else "",
+                "failures": state.failures if state else 0,
+                "last_attempt": iso(state.last_attempt if state else None),
+                "last_success": iso(state.last_success if state else None),
+                "last_new": iso(state.last_new if state else None),
+                "next_attempt": iso(state.next_attempt if state else None),
+                "items": status.items,
+                "newest": iso(status.newest),
+            }
+        )
+    return {
+        "config": str(config.path),
+        "config_origin": config.origin,
+        "database": str(config.database),
+        "database_exists": database_exists,
+        "items": total,
+        "sources": sources,
+        "other_items": overview.other_items,
+    }
+
+
+def print_status(config: Config, overview: SourcesOverview, total: int, *, database_exists: bool) -> None:
+    """The report for people; times in the configured time zone."""
+    origin = texts.ORIGIN_EMBEDDED if config.embedded else texts.ORIGIN_FILE
+    print(texts.STATUS_CONFIG.format(path=config.path, origin=origin))
+    if database_exists:
+        print(texts.STATUS_DATABASE.format(path=config.database))
+        print(texts.STATUS_ITEMS.format(n=total))
+    else:
+        print(texts.STATUS_NO_DATABASE.format(path=config.database))
+    if overview.sources:
+        print(texts.STATUS_SOURCES)
+    for status in overview.sources:
+        for line in source_lines(status, config.timezone, CLI_LAYOUT):
+            print(line)
+    other = other_items_line(overview, CLI_LAYOUT)
+    if other:
+        print(other)

@@ -1,0 +1,164 @@
+"""The configuration of what is read and sent: ``[topics.NAME]``, ``[digest]``, ``[[subscriptions]]``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from typing import Any
+
+import msgspec
+
+from bot.config.base import ConfigError, explain
+from bot.domain.models import Topic
+from bot.domain.topics import RULE_LISTS, topic_from_dict
+from bot.domain.when import DAYS, parse_clock, parse_duration
+
+# A chat is a Telegram chat id (a group's is negative) or a name of the console channel.
+CONSOLE = "console"
+
+
+class _RawTopic(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    keywords: list[str]
+    description: str = ""
+    exclude: list[str] = []
+    not_in: list[str] = []
+    require: list[str] = []
+    sources: list[str] = []
+    exclude_sources: list[str] = []
+    weights: dict[str, float] = {}
+
+
+class _RawDigest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    top: int = 5
+    send_empty: bool = True
+    grace: str = "6h"
+    check_every: str = "30s"
+    priority: dict[str, float] = {}
+
+
+class _RawSubscription(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    chat: str | int
+    topics: list[str] = []
+    time: str = "08:30"
+    days: str = "daily"
+    title: str = ""
+
+
+TOPIC_KEYS = tuple(_RawTopic.__struct_fields__)
+DIGEST_KEYS = tuple(_RawDigest.__struct_fields__)
+SUBSCRIPTION_KEYS = tuple(_RawSubscription.__struct_fields__)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestConfig:
+    """``[digest]``: how digests are built and delivered."""
+
+    top: int = 5  # entries shown per topic; the rest are counted ("另有 N 条")
+    send_empty: bool = True  # send "今日无相关新闻" on a day without news, rather than nothing
+    grace: timedelta = timedelta(hours=6)  # a digest missed while down is still sent this late
+    check_every: timedelta = timedelta(seconds=30)  # how often the service looks for due digests
+    priority: Mapping[str, float] = field(default_factory=dict)  # source slug or name → rank bonus
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionConfig:
+    """One ``[[subscriptions]]`` entry: a chat that receives the digest every (week)day."""
+
+    chat: str
+    topics: tuple[str, ...]  # empty: every topic
+    time: time
+    days: str
+    title: str = ""
+
+
+def _words(values: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
+def parse_topic(name: str, raw: Any, file: str) -> Topic:
+    """Validate one ``[topics.NAME]`` table."""
+    where = f"topics.{name}"
+    try:
+        topic = msgspec.convert(raw, _RawTopic)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"{file}: {explain(error, where, TOPIC_KEYS)}") from None
+    keywords = _words(topic.keywords)
+    if not name.strip():
+        raise ConfigError(f"{file}: {where}: expected a non-empty topic name")
+    if not keywords:
+        raise ConfigError(f"{file}: {where}.keywords: expected at least one non-empty keyword")
+    for keyword, weight in topic.weights.items():
+        if keyword not in keywords:
+            raise ConfigError(f"{file}: {where}.weights: {keyword!r} is not one of the topic's keywords")
+        if weight <= 0:
+            raise ConfigError(f"{file}: {where}.weights.{keyword}: expected a positive number")
+    cleaned = {key: _words(getattr(topic, key)) for key in RULE_LISTS}
+    return topic_from_dict(
+        {"keywords": keywords, "description": topic.description, "weights": topic.weights, **cleaned},
+        name=name,
+    )
+
+
+def _duration(value: str, where: str, example: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ConfigError(f'{where}: expected a duration like "{example}", got {value!r}') from None
+
+
+def parse_digest(raw: Any, file: str) -> DigestConfig:
+    """Validate ``[digest]``."""
+    try:
+        digest = msgspec.convert(raw, _RawDigest)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"{file}: {explain(error, 'digest', DIGEST_KEYS)}") from None
+    if not 1 <= digest.top <= 50:
+        raise ConfigError(f"{file}: digest.top: expected 1 to 50 entries per topic, got {digest.top}")
+    return DigestConfig(
+        top=digest.top,
+        send_empty=digest.send_empty,
+        grace=_duration(digest.grace, f"{file}: digest.grace", "6h"),
+        check_every=_duration(digest.check_every, f"{file}: digest.check_every", "30s"),
+        priority=dict(digest.priority),
+    )
+
+
+def parse_subscriptions(raw: Any, topics: Mapping[str, Topic], file: str) -> tuple[SubscriptionConfig, ...]:
+    """Validate ``[[subscriptions]]``; topics must name configured topics."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"{file}: subscriptions: expected an array of tables ([[subscriptions]])")
+    result = []
+    chats: set[str] = set()
+    for index, entry in enumerate(raw):
+        where = f"subscriptions[{index}]"
+        try:
+            sub = msgspec.convert(entry, _RawSubscription)
+        except msgspec.ValidationError as error:
+            raise ConfigError(f"{file}: {explain(error, where, SUBSCRIPTION_KEYS)}") from None
+        chat = str(sub.chat).strip()
+        if not chat:
+            raise ConfigError(f"{file}: {where}.chat: expected a Telegram chat id or {CONSOLE!r}")
+        if chat != CONSOLE and not re.fullmatch(r"-?\d+", chat):
+            raise ConfigError(
+                f"{file}: {where}.chat: expected a Telegram chat id (a number) or {CONSOLE!r}, got {chat!r}"
+            )
+        if chat in chats:
+            raise ConfigError(f"{file}: {where}.chat: {chat} is subscribed twice; one entry per chat")
+        chats.add(chat)
+        try:
+            clock = parse_clock(sub.time)
+        except ValueError:
+            raise ConfigError(
+                f'{file}: {where}.time: expected HH:MM like "08:30", got {sub.time!r}'
+            ) from None
+        if sub.days not in DAYS:
+            raise ConfigError(f"{file}: {where}.days: expected one of {', '.join(DAYS)}, got {sub.days!r}")
+        names = _words(sub.topics)
+        for name in names:
+            if name not in topics:
+                known = ", ".join(topics) or "none configured"
+                raise ConfigError(f"{file}: {where}.topics: unknown topic {name!r} (topics: {known})")
+        result.append(SubscriptionConfig(chat, names, clock, sub.days, sub.title))
+    return tuple(result)

@@ -1,0 +1,231 @@
+"""The domain's plain values: items and sources, topics, subscriptions and what delivers them.
+
+Frozen dataclasses and enums, importing nothing of the project: every floor above (digests, the
+store, the engine, handlers, adapters) speaks in these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+
+class ItemKind(StrEnum):
+    """Where an item came from, which decides how it was parsed."""
+
+    POST = "post"  # a finews post (Jekyll front matter + HTML body)
+    DOCUMENT = "document"  # a plain-text office document (speech, work report)
+    FEED = "feed"  # an entry of a generic RSS/Atom feed (finews feed entries are posts)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One news item or document, as parsed: the unit that is stored, searched and digested.
+
+    ``text`` is the searchable body only: navigation footers and the source-URL line are not part
+    of it. ``published`` is always timezone-aware.
+    """
+
+    id: str
+    kind: ItemKind
+    source: str  # slug, e.g. "zhuzhouribao"
+    source_name: str  # the source's Chinese name, e.g. "株洲日报新闻"
+    origin: str  # the original newspaper named in （文章来源：X）, or ""
+    title: str
+    published: datetime
+    url: str
+    text: str
+    path: str = ""  # the file it was read from, if any
+
+    def __reduce__(self) -> tuple[type[Item], tuple[object, ...]]:
+        # Items cross process boundaries in large imports: the positional form pickles in half the
+        # time of the generic dataclass state.
+        return (
+            Item,
+            (
+                self.id,
+                self.kind,
+                self.source,
+                self.source_name,
+                self.origin,
+                self.title,
+                self.published,
+                self.url,
+                self.text,
+                self.path,
+            ),
+        )
+
+    @property
+    def content_hash(self) -> str:
+        """A digest of what the item says, not of where it was read or who carried it.
+
+        The same post found in ``_posts/`` and ``old_post/``, or the same entry in two feeds, hashes
+        alike: storing it again is "unchanged", and two sources never flip one item back and forth.
+        """
+        parts = (
+            self.kind,
+            self.origin,
+            self.title,
+            self.published.isoformat(),
+            self.url,
+            self.text,
+        )
+        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SeenFile:
+    """A file as a folder source last read it: unchanged size and mtime mean no re-read."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+class Channel(StrEnum):
+    """Where a chat lives: the outbox keeps one queue per channel."""
+
+    TELEGRAM = "telegram"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A chat that receives the digest of the previous day at ``time`` (configured time zone)."""
+
+    id: int
+    channel: Channel
+    chat: str
+    topics: tuple[str, ...]  # empty: every topic
+    time: time
+    days: str  # "daily" or "weekdays"
+    title: str = ""
+    origin: str = "chat"  # "config" (declared in the config file) or "chat" (/subscribe)
+    paused: str = ""  # why delivery is paused (the bot was removed from the group), or ""
+    created: datetime | None = None  # UTC
+
+    @property
+    def label(self) -> str:
+        """How the chat is named in logs and files: its title, else its id."""
+        return self.title or self.chat
+
+
+class OutboxStatus(StrEnum):
+    """Where a message stands: waiting, delivered (with the platform's id), or given up."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One message to send, as kept in the outbox until the platform has it."""
+
+    id: int
+    delivery_id: int | None
+    channel: Channel
+    chat: str
+    part: int
+    parts: int
+    body: str
+    format: str  # "html" or "text"
+    status: OutboxStatus
+    attempts: int = 0
+    error: str = ""
+    next_attempt: datetime | None = None
+    message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One ``[topics.NAME]`` table: which items are relevant to a subject.
+
+    An item is relevant when it holds at least one counted occurrence of a keyword, every
+    ``require`` word, no ``exclude`` word, and comes from an allowed source. An occurrence of a
+    keyword that lies inside an occurrence of a ``not_in`` context (上市 inside 线上市场) does not
+    count; the item still matches if another occurrence (企业上市) does.
+    """
+
+    name: str
+    keywords: tuple[str, ...]
+    description: str = ""
+    exclude: tuple[str, ...] = ()
+    not_in: tuple[str, ...] = ()
+    require: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # allowed source slugs; empty: every source
+    exclude_sources: tuple[str, ...] = ()  # source slugs never taken
+    weights: Mapping[str, float] = field(default_factory=dict)  # keyword → weight (default 1)
+
+    def weight(self, keyword: str) -> float:
+        """How much one keyword counts in ranking (1 unless configured)."""
+        return self.weights.get(keyword, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the service knows about one configured source between polls (times in UTC)."""
+
+    name: str
+    kind: str
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str = ""
+    failures: int = 0  # consecutive failed polls
+    next_attempt: datetime | None = None
+    last_new: datetime | None = None  # the last poll that stored something new or updated
+    rhythm: float | None = None  # seconds: the usual gap between polls that found something
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class DeliveryStatus:
+    """Where a (subscription, day) stands."""
+
+    SENDING = "sending"  # queued in the outbox, not every part sent yet
+    SENT = "sent"
+    SILENT = "silent"  # an empty day, configured to send nothing
+    MISSED = "missed"  # fell due while the service was down, beyond the grace window
+    FAILED = "failed"  # a part was given up (e.g. the bot was removed from the chat)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One subscription's digest of one day."""
+
+    id: int
+    subscription_id: int
+    day: date
+    due: datetime
+    status: str
+    stories: int
+    created: datetime
+    finished: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message to queue: its body and whether it is Telegram HTML or plain text."""
+
+    body: str
+    format: str = "html"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who changed what, where and when, with the value before and after."""
+
+    at: datetime  # UTC
+    user_id: str
+    user_name: str
+    chat: str
+    action: str  # e.g. add_keyword, delete_topic, subscribe
+    target: str  # the topic or chat changed
+    before: Any  # JSON-able; None when the thing did not exist
+    after: Any
+    id: int = 0

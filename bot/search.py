@@ -1,0 +1,193 @@
+"""News queries: ``latest`` (items containing keywords) and ``topic`` (items matching a topic).
+
+Handlers know no transport: they take plain arguments and return structured replies that the
+console, the CLI's JSON and the chat adapters render each in their own way.
+
+``topic`` applies a topic's full rules, as the digests do (:class:`digests.rules.TopicMatcher`):
+keywords, ``not_in`` contexts, ``exclude`` and ``require`` words, source lists. The index finds
+the candidates (items containing any keyword), newest first; a topic with nothing but keywords is
+answered by the index alone, otherwise each candidate is checked against the rules. Its total is
+exact when there are at most :data:`EXACT_COUNT_LIMIT` candidates (all are checked); beyond that
+only the newest ones are, at least that many and as many as the page asked for needs, and the
+total is a lower bound (``NewsReply.exact`` is False: "至少 N 条").
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.domain.models import Topic
+from bot.domain.textindex import CompiledQuery, compile_any, compile_query, snippet, split_query
+from bot.store import SearchResult, Store
+from bot.texts import cli as texts
+from digests.rules import TopicMatcher
+
+MAX_LIMIT = 100
+# Longer arguments are cut: nobody types a 1,000-character keyword on purpose, and a phrase of
+# hundreds of bigrams only makes the query slower.
+MAX_QUERY_CHARS = 200
+# A topic with rules beyond its keywords checks every candidate when there are at most this many
+# (a few seconds' work at worst on the 2-core target machine); past it the total is a lower bound.
+EXACT_COUNT_LIMIT = 5000
+# Candidates are read in batches that double up to this size: small first, since a page of ten is
+# usually filled by the first few dozen candidates.
+_FIRST_BATCH = 100
+_MAX_BATCH = 2000
+
+
+class QueryError(ValueError):
+    """The user's arguments cannot make a query (e.g. nothing but white space)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewsEntry:
+    """One item in a reply."""
+
+    id: str
+    title: str
+    published: datetime
+    source: str
+    source_name: str
+    origin: str
+    url: str
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewsReply:
+    """The answer to ``latest`` or ``topic``: the newest matches and how many there are in all."""
+
+    query: str
+    total: int
+    entries: list[NewsEntry]
+    topic: str | None = None
+    keywords: tuple[str, ...] = ()
+    truncated: bool = False  # the query was cut to MAX_QUERY_CHARS
+    exact: bool = True  # False: ``total`` is a lower bound (a topic with many candidates)
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownTopic:
+    """``topic NAME`` for a name that is not configured: close names, and the keyword results."""
+
+    name: str
+    suggestions: list[str]
+    keyword_results: NewsReply | None
+    available: list[str] = field(default_factory=list)
+
+
+def source_label(entry: NewsEntry) -> str:
+    """The outlet of an entry: its source's name, with the original newspaper when different."""
+    name = entry.source_name or entry.source
+    if entry.origin and entry.origin not in name:
+        return texts.SOURCE_WITH_ORIGIN.format(name=name, origin=entry.origin)
+    return name
+
+
+def _entries(result: SearchResult, words: Sequence[str]) -> list[NewsEntry]:
+    entries = []
+    for stored in result.items:
+        item = stored.item
+        entries.append(
+            NewsEntry(
+                id=item.id,
+                title=item.title,
+                published=item.published,
+                source=item.source,
+                source_name=item.source_name,
+                origin=item.origin,
+                url=item.url,
+                snippet=snippet(item.text, words),
+            )
+        )
+    return entries
+
+
+def latest(store: Store, words: Sequence[str], limit: int = 10, *, offset: int = 0) -> NewsReply:
+    """The newest items containing every word (exact substring, normalised), after ``offset``."""
+    query = " ".join(words).strip()
+    truncated = len(query) > MAX_QUERY_CHARS
+    query = query[:MAX_QUERY_CHARS]
+    try:
+        compiled = compile_query(query)
+    except ValueError:
+        raise QueryError("empty query") from None
+    result = store.search([compiled], limit=_clamp(limit), offset=max(0, offset))
+    folded = [w.word for w in compiled.words]
+    return NewsReply(query, result.total, _entries(result, folded), truncated=truncated)
+
+
+def topic(
+    store: Store, topics: Mapping[str, Topic], name: str, limit: int = 10, *, offset: int = 0
+) -> NewsReply | UnknownTopic:
+    """The newest items matching the topic ``name`` (all of its rules), after ``offset``.
+
+    ``topics`` are the effective topics (config file + chat edits). See the module docstring for
+    how the total is counted.
+    """
+    name = name.strip()
+    config = topics.get(name)
+    if config is None:
+        return _unknown_topic(store, topics, name, limit)
+    queries: list[CompiledQuery] = compile_any(config.keywords)
+    folded = [w.word for q in queries for w in q.words]
+    limit, offset = _clamp(limit), max(0, offset)
+    if not _has_rules(config):
+        # Keywords alone: an item matches exactly when the index finds one of them.
+        result = store.search(queries, limit=limit, offset=offset)
+        exact = True
+    else:
+        result, exact = _verified(store, config, queries, limit, offset)
+    return NewsReply(
+        name, result.total, _entries(result, folded), topic=name, keywords=config.keywords, exact=exact
+    )
+
+
+def _has_rules(topic: Topic) -> bool:
+    """Whether the topic narrows its keyword matches (contexts, exclude/require words, sources)."""
+    return bool(topic.not_in or topic.exclude or topic.require or topic.sources or topic.exclude_sources)
+
+
+def _verified(
+    store: Store, topic: Topic, queries: list[CompiledQuery], limit: int, offset: int
+) -> tuple[SearchResult, bool]:
+    """Candidates from the index, newest first, checked against the topic's rules.
+
+    Returns the page and whether its total is exact (every candidate checked).
+    """
+    matcher = TopicMatcher([topic])
+    candidates = store.count_matches(queries)
+    page = []
+    found = scanned = 0
+    batch = _FIRST_BATCH
+    while scanned < candidates:
+        if found >= offset + limit and scanned >= EXACT_COUNT_LIMIT:
+            break  # the page is full and the counting budget spent: the total is a lower bound
+        stored_items = store.page(queries, limit=batch, offset=scanned)
+        if not stored_items:
+            scanned = candidates  # items deleted since the count: every one left was checked
+            break
+        for stored in stored_items:
+            if matcher.match(stored.item):
+                if offset <= found < offset + limit:
+                    page.append(stored)
+                found += 1
+        scanned += len(stored_items)
+        batch = min(batch * 2, _MAX_BATCH)
+    return SearchResult(found, page), scanned >= candidates
+
+
+def _unknown_topic(store: Store, topics: Mapping[str, Topic], name: str, limit: int) -> UnknownTopic:
+    names = list(topics)
+    suggestions = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
+    # A name that shares a character with a topic name (上市公司 ~ 上市) is a likely neighbour too.
+    suggestions += [n for n in names if n not in suggestions and (n in name or name in n)]
+    keyword_results = latest(store, [name], limit) if split_query(name) else None
+    return UnknownTopic(name, suggestions[:3], keyword_results, available=names)
+
+
+def _clamp(limit: int) -> int:
+    return max(1, min(MAX_LIMIT, limit))

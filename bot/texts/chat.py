@@ -1,0 +1,216 @@
+"""Every word the bot says in chat (Telegram and the console), Chinese first, in one place to review.
+
+Kept apart from :mod:`bot.texts.cli` (the CLI's words) and :mod:`bot.texts.digest` (the digest's): the
+readers differ, and so does the tone. ``{name}`` fields are filled with :meth:`str.format`.
+"""
+
+from __future__ import annotations
+
+NONE = "（无）"
+ALL_TOPICS = "全部主题"
+UNTITLED = "（无标题）"
+AND_MORE = "……另有 {n} 个"
+
+# --- the command table ---------------------------------------------------------------------------
+SUMMARY = {
+    "start": "欢迎与使用说明",
+    "help": "查看全部命令及示例",
+    "latest": "搜索包含全部关键词的最新新闻（默认每页 5 条，最多 20 条）",
+    "topic": "查看某个主题的最新新闻（按主题的全部规则筛选）",
+    "topics": "列出全部主题及其关键词",
+    "digest": "查看本群订阅主题某一天的日报（默认昨天）",
+    "subscribe": "在本聊天订阅每日日报（默认全部主题，08:30）",
+    "unsubscribe": "取消本聊天的每日日报",
+    "subscriptions": "查看本聊天的订阅",
+    "settime": "设置日报的推送时间与频率（每天或工作日）",
+    "sources": "查看新闻来源及其状态",
+    "status": "查看机器人运行状态",
+    "addkw": "为主题添加关键词",
+    "delkw": "删除主题的关键词",
+    "addexclude": "为主题添加排除词（含该词的新闻不收录）",
+    "delexclude": "删除主题的排除词",
+    "addnotin": "为主题添加排除上下文（如“线上市场”中的“上市”不算）",
+    "delnotin": "删除主题的排除上下文",
+    "newtopic": "新建主题",
+    "deltopic": "删除主题",
+    "audit": "查看最近的管理操作记录",
+}
+
+WELCOME = (
+    "您好！我是 finews-bot，为金融办收集、检索财经新闻，并每天推送按主题整理的日报。",
+    "可以试试：",
+    "/latest 株洲 —— 搜索包含“株洲”的最新新闻",
+    "/topic 上市 —— 查看“上市”主题的新闻",
+    "/subscribe 08:30 —— 每天 08:30 在这里接收日报",
+    "发送 /help 查看全部命令。",
+)
+HELP_TITLE = "finews-bot 命令"
+HELP_LEGEND = "<> 为必填，[] 为可选；参数之间用空格分隔。"
+HELP_ENTRY = "  {summary}。例：{example}{note}"
+HELP_GROUP_ADMIN = "（群内需群管理员）"
+HELP_ADMIN_TITLE = "管理员命令"
+
+# --- errors and permissions ------------------------------------------------------------------------
+UNKNOWN_COMMAND = "未知命令 /{name}，发送 /help 查看可用命令。"
+DID_YOU_MEAN = "您是不是要找：{names}"
+INTERNAL_ERROR = "抱歉，处理这条命令时出错了，已记录下来。请稍后再试，或换个说法。"
+ADMIN_ONLY = "只有管理员可以使用这个命令。"
+GROUP_ADMIN_ONLY = "只有管理员可以更改本群的订阅。"
+BUTTON_EXPIRED = "这个按钮已失效，请重新发送命令。"
+ARG_TRUNCATED = "参数过长，每个参数只取前 {n} 个字符。"
+TOO_MANY_ARGS = "参数过多，只取前 {n} 个。"
+
+# --- /latest and /topic ----------------------------------------------------------------------------
+LATEST_USAGE = "请输入至少一个关键词，例如：/latest 株洲，或 /latest 株洲 金融 10（最后的数字为每页条数）。"
+TOPIC_USAGE = "请输入主题名称，例如：/topic 上市"
+LATEST_HEADER = "“{query}”共 {total} 条，第 {page}/{pages} 页"
+TOPIC_HEADER = "主题“{topic}”共 {total} 条，第 {page}/{pages} 页"
+TOPIC_HEADER_AT_LEAST = "主题“{topic}”至少 {total} 条，第 {page} 页"
+TOPIC_KEYWORDS = "关键词：{keywords}"
+LATEST_EMPTY = "没有找到包含“{query}”的内容。"
+LATEST_EMPTY_HINT = "可以换个更短的关键词，或发送 /topics 查看主题。"
+TOPIC_EMPTY = "主题“{topic}”暂无相关内容（关键词：{keywords}）。"
+NO_MORE = "没有更多了。"
+QUERY_TRUNCATED = "关键词过长，只按前 {n} 个字符搜索。"
+PAGE_SIZE_CAPPED = "每页最多 {n} 条。"
+ENTRY_META = "{source} · {time}"
+PREVIOUS_PAGE = "上一页"
+NEXT_PAGE = "下一页"
+LIST_EXPIRED = "该列表已过期，请重新查询。"
+UNKNOWN_TOPIC = "没有名为“{name}”的主题。"
+AVAILABLE_TOPICS = "可用主题：{names}"
+KEYWORD_FALLBACK = "按关键词搜索可找到 {n} 条：/latest {query}"
+
+# --- /topics -------------------------------------------------------------------------------------
+NO_TOPICS = "还没有任何主题。管理员可以用 /newtopic 名称 关键词 新建。"
+TOPICS_HEADER = "共 {n} 个主题："
+TOPIC_NAME = "【{name}】"
+TOPIC_RULE = "  {field}：{values}"
+TOPICS_HINT = "发送 /topic 主题名 查看该主题的新闻。"
+FIELD_LABELS = {
+    "name": "名称",
+    "keywords": "关键词",
+    "description": "说明",
+    "exclude": "排除词",
+    "not_in": "排除上下文",
+    "require": "必备词",
+    "sources": "限定来源",
+    "exclude_sources": "排除来源",
+    "weights": "权重",
+    "topics": "主题",
+    "time": "时间",
+    "days": "频率",
+    "title": "群名",
+    "value": "值",
+}
+
+# --- /sources and /status --------------------------------------------------------------------------
+NO_SOURCES = "配置中没有新闻来源（[[sources]]）。"
+SOURCES_HEADER = "共 {n} 个来源："
+STATUS_TITLE = "finews-bot 运行状态"
+STATUS_ITEMS = "已收录：{n} 条"
+STATUS_SOURCES = "来源：{n} 个（正常 {ok}，失败 {failing}，长时间无新内容 {stale}，尚未抓取 {never}）"
+STATUS_SUBSCRIPTIONS = "订阅：{n} 个（暂停 {paused}）"
+STATUS_OUTBOX = "消息：待发送 {pending}，已发送 {sent}，失败 {failed}"
+STATUS_LAST_DELIVERIES = "最近的日报："
+STATUS_DELIVERY = "· {day} {chat}：{status}，{stories} 条"
+DELIVERY_STATUS = {
+    "sending": "发送中",
+    "sent": "已发送",
+    "silent": "无内容，未发送",
+    "missed": "错过（服务未运行）",
+    "failed": "发送失败",
+}
+REMOVED_SUBSCRIPTION = "（已取消的订阅）"
+
+# --- /digest and subscriptions -----------------------------------------------------------------------
+DIGEST_HEADER = "{day} 日报（{topics}）："
+DIGEST_USAGE = (
+    "用法：/digest [日期]，日期格式为 YYYY-MM-DD（如 2022-04-03），也可以写 今天、昨天、前天；不写则为昨天。"
+)
+BAD_DATE = "日期格式不对：“{value}”。"
+BAD_TIME = "时间格式不对：“{value}”。请用 HH:MM，例如 08:30"
+ONE_TIME_ONLY = "只能指定一个时间。"
+SUBSCRIBE_USAGE = (
+    "用法：/subscribe [主题…] [HH:MM]，例如 /subscribe 上市 普惠金融 08:30；不写主题即订阅全部主题。"
+)
+SUBSCRIBE_UNKNOWN_TOPIC = "没有名为“{names}”的主题，订阅未更改。"
+SUBSCRIBED = "已订阅：每天的日报会发到这里。"
+SUBSCRIPTION_CHANGED = "订阅已更新。"
+SUBSCRIBE_HINT = "发送 /settime 时间 更改推送时间，/unsubscribe 取消订阅。"
+SUBSCRIBE_HINT_NEW = "发送 /subscribe 订阅全部主题，或 /subscribe 上市 08:30 订阅指定主题。"
+SUBSCRIPTION_LINE = "主题：{topics}；时间：{days} {time}"
+SUBSCRIPTION_PAUSED = "；已暂停：{reason}"
+SUBSCRIPTION_ITEM = "· {who}（{channel} {chat}）：{line}"
+THIS_CHAT_SUBSCRIPTION = "本聊天的订阅："
+ALL_SUBSCRIPTIONS = "共 {n} 个订阅："
+NO_SUBSCRIPTIONS_AT_ALL = "还没有任何订阅。"
+NOT_SUBSCRIBED = "本聊天尚未订阅日报。"
+UNSUBSCRIBED = "已取消订阅，不再推送日报。随时可以发送 /subscribe 重新订阅。"
+SETTIME_USAGE = "用法：/settime HH:MM [每天|工作日]，例如 /settime 07:45 工作日"
+SETTIME_SUBSCRIBE_FIRST = "请先发送 /subscribe 订阅，或直接 /subscribe 07:45 同时设定时间。"
+TIME_SET = "推送时间已更新。"
+DAYS_LABELS = {"daily": "每天", "weekdays": "工作日"}
+
+# --- topic editing and /audit -----------------------------------------------------------------------
+EDIT_USAGE = {
+    "addkw": "用法：/addkw 主题 关键词…，例如 /addkw 上市 科创板 北交所",
+    "delkw": "用法：/delkw 主题 关键词…，例如 /delkw 上市 挂牌",
+    "addexclude": "用法：/addexclude 主题 排除词…，例如 /addexclude 上市 招聘",
+    "delexclude": "用法：/delexclude 主题 排除词…，例如 /delexclude 上市 招聘",
+    "addnotin": "用法：/addnotin 主题 上下文…，例如 /addnotin 上市 线上市场（“线上市场”中的“上市”不算）",
+    "delnotin": "用法：/delnotin 主题 上下文…，例如 /delnotin 上市 线上市场",
+}
+NEWTOPIC_USAGE = "用法：/newtopic 名称 关键词…，例如 /newtopic 债券 债券 城投债"
+DELTOPIC_USAGE = "用法：/deltopic 名称，例如 /deltopic 债券"
+WORD_TOO_LONG = "“{word}”太长了：每个词最多 {n} 个字。"
+WORD_NOT_SEARCHABLE = "“{word}”不含文字或数字，无法用于检索。"
+TOO_MANY_WORDS = "一次最多 {n} 个词。"
+ALREADY_THERE = "主题“{topic}”的{field}中已有：{words}，未作更改。"
+SOME_ALREADY_THERE = "已有的词未重复添加：{words}"
+NOT_THERE = "主题“{topic}”的{field}中没有：{words}，未作更改。"
+SOME_NOT_THERE = "这些词本来就没有：{words}"
+LAST_KEYWORD = "不能删除主题“{topic}”的最后一个关键词。如要删除整个主题，请用 /deltopic {topic}"
+ADDED = "已为主题“{topic}”添加{field}：{words}"
+REMOVED = "已从主题“{topic}”删除{field}：{words}"
+CONTEXT_WITHOUT_KEYWORD = "注意：上下文“{words}”不含该主题的任何关键词，不会起作用。"
+FIELD_NOW = "当前{field}：{values}"
+EFFECTIVE_NOW = "修改立即生效，并已记入 /audit。"
+BAD_TOPIC_NAME = "主题名称须含文字或数字，最多 {n} 个字。"
+TOPIC_EXISTS = "主题“{topic}”已存在；可用 /addkw {topic} 关键词 添加关键词。"
+TOPIC_CREATED = "已新建主题“{topic}”，关键词：{keywords}"
+TOPIC_CREATED_HINT = "发送 /topic {topic} 查看新闻，/addexclude {topic} 词 添加排除词。"
+TOPIC_DELETED = "已删除主题“{topic}”。"
+TOPIC_DELETED_SUBSCRIBED = "注意：有 {n} 个订阅包含该主题，它们今后不再收到这个主题的新闻。"
+AUDIT_USAGE = "用法：/audit [条数]，例如 /audit 20"
+AUDIT_EMPTY = "还没有任何管理操作记录。"
+AUDIT_HEADER = "最近 {n} 条操作记录（新的在前）："
+AUDIT_LINE = "{when} {user}（{chat}）：{action} · {target}"
+AUDIT_TARGET_TOPIC = "主题“{topic}”"
+AUDIT_TARGET_CHAT = "聊天 {chat}"
+AUDIT_CREATED = "新建（{what}）"
+AUDIT_REMOVED = "已删除"
+AUDIT_UNCHANGED = "无变化"
+ACTION_LABELS = {
+    "add_keyword": "添加关键词",
+    "delete_keyword": "删除关键词",
+    "add_exclude": "添加排除词",
+    "delete_exclude": "删除排除词",
+    "add_not_in": "添加排除上下文",
+    "delete_not_in": "删除排除上下文",
+    "new_topic": "新建主题",
+    "delete_topic": "删除主题",
+    "subscribe": "订阅",
+    "unsubscribe": "取消订阅",
+    "set_time": "设置推送时间",
+}
+
+# --- the console (finews-bot chat) ------------------------------------------------------------------
+CONSOLE_GREETING = (
+    "finews-bot 控制台：输入命令（如 /latest 株洲），不带 / 的一行按关键词搜索；/help 查看命令，Ctrl-D 退出。"
+)
+CONSOLE_TITLE = "控制台"
+CONSOLE_CHOICE = "[{n}] {label}"
+CONSOLE_CHOICES = "{choices} — 输入 {keys}"
+CONSOLE_KEYS_JOINER = " 或 "
+CONSOLE_NO_CHOICE = "没有这个选项：{key}"

@@ -1,0 +1,133 @@
+"""The digest's plain values: topics and their rules, what matched, and the digest itself.
+
+Everything here is pure data. :mod:`digests.rules` turns items and topics into matches,
+:mod:`digests.cluster` merges reprints into stories, :mod:`digests.rank` orders them,
+:mod:`digests.build` assembles a :class:`Digest`, and :mod:`digests.render` writes it out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from bot.domain.models import Item
+
+
+class Field(StrEnum):
+    """Where in an item a keyword was found."""
+
+    TITLE = "title"
+    TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A keyword's counted occurrences in one field of an item (negated ones left out)."""
+
+    keyword: str
+    field: Field
+    count: int
+    first: int  # position of the first counted occurrence in the folded field
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An item relevant to a topic, and why: every counted hit."""
+
+    topic: str
+    item: Item
+    hits: tuple[Hit, ...]
+    relevance: float  # title hits weigh more than body hits; keyword weights applied
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """The distinct keywords that matched, title hits first."""
+        return tuple(dict.fromkeys(h.keyword for h in self.hits))
+
+
+@dataclass(frozen=True, slots=True)
+class SnippetPart:
+    """A piece of a snippet; ``hit`` pieces are a keyword occurrence, shown highlighted."""
+
+    text: str
+    hit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outlet:
+    """One outlet's copy of a story."""
+
+    name: str  # the newspaper or source shown to readers
+    item_id: str
+    published: datetime
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One story in a topic: an item and its reprints, merged, earliest outlet first."""
+
+    title: str
+    url: str
+    published: datetime  # the earliest copy's time
+    outlets: tuple[Outlet, ...]  # every copy, earliest first
+    snippet: tuple[SnippetPart, ...]
+    matched: tuple[str, ...]  # the keywords that matched, title hits first
+    score: float
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The ids of every copy, earliest first."""
+        return tuple(o.item_id for o in self.outlets)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The distinct outlet names, in order of first appearance."""
+        return tuple(dict.fromkeys(o.name for o in self.outlets))
+
+    @property
+    def snippet_text(self) -> str:
+        """The snippet as plain text."""
+        return "".join(p.text for p in self.snippet)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSection:
+    """A topic's part of a digest: its top entries and how many stories there were in all."""
+
+    name: str
+    description: str
+    total: int  # distinct stories after merging reprints
+    entries: tuple[Entry, ...]  # the top N, best first
+    # Identifies every story of the section (shown or not), so that a story in several topics
+    # counts once in the digest's header. Empty when unknown: then totals are summed.
+    story_keys: frozenset[int] = frozenset()
+
+    @property
+    def more(self) -> int:
+        """How many stories are left out of this section ("另有 N 条")."""
+        return self.total - len(self.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The relevant news of one calendar day, by topic."""
+
+    day: date
+    timezone: str  # IANA name; entry times are shown in it
+    sections: tuple[TopicSection, ...]  # topics without entries are left out
+    items_considered: int  # items published that day
+    label: str = ""  # whose digest this is (a chat's title), or "" for all topics
+
+    @property
+    def stories(self) -> int:
+        """Distinct stories across all sections (a story in two topics counts once)."""
+        if all(s.story_keys for s in self.sections):
+            return len(frozenset().union(*(s.story_keys for s in self.sections)))
+        return sum(s.total for s in self.sections)
+
+    @property
+    def empty(self) -> bool:
+        """Whether no topic had anything that day."""
+        return not self.sections

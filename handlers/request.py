@@ -1,0 +1,146 @@
+"""What every chat handler takes and returns, transport-free.
+
+An adapter (Telegram, the console) turns an incoming command into a :class:`Request`, calls the
+command's handler with the shared :class:`Context`, and turns the :class:`Reply` into its own
+markup (:mod:`handlers.markup`: Telegram HTML or plain text). One :class:`Command` table
+(:mod:`handlers.commands`) drives ``/help``, Telegram's command menu, the console and the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.config import Config
+from bot.delivery.digester import Digester
+from bot.domain.models import AuditEntry, Channel
+from bot.store import Store
+from digests.values import Digest
+from handlers.pager import Pager
+
+
+class Style(StrEnum):
+    """How a span of reply text is shown."""
+
+    PLAIN = "plain"
+    BOLD = "bold"
+    ITALIC = "italic"
+    CODE = "code"
+    LINK = "link"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A run of text in one style; a link carries its URL."""
+
+    text: str
+    style: Style = Style.PLAIN
+    url: str = ""
+
+
+Line = tuple[Span, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button; ``action`` comes back in the request when it is pressed (≤ 64 bytes)."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot answers: lines of styled text and optional buttons under them.
+
+    ``edit`` marks a reply to a button press that replaces the message the button was on
+    (pagination) rather than posting a new one.
+    """
+
+    lines: tuple[Line, ...]
+    buttons: tuple[Button, ...] = ()
+    edit: bool = False
+    digest: Digest | None = None  # a digest to show after the lines, rendered by the adapter
+
+
+class ChatType(StrEnum):
+    """A private chat with one person, or a group."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One command as the handlers see it, whatever the transport."""
+
+    command: str  # without the slash and without @botname, lower case
+    args: tuple[str, ...]  # the arguments, split on white space
+    chat: str  # the chat id
+    chat_type: ChatType
+    user_id: str
+    user_name: str = ""
+    chat_title: str = ""
+    channel: Channel = Channel.TELEGRAM
+    is_admin: bool = False  # a global admin, or an administrator of this group
+    action: str = ""  # for a button press: the button's action
+
+    @property
+    def raw_args(self) -> str:
+        """The arguments as one string."""
+        return " ".join(self.args)
+
+
+@dataclass(slots=True)
+class Context:
+    """What handlers work with: the configuration, the store and the clock (one per worker thread)."""
+
+    config: Config
+    store: Store
+    now: Callable[[], datetime]
+    # Pagination state of /latest and /topic replies; adapters with several contexts (threads)
+    # pass one shared Pager so that a button works whichever thread handles it.
+    pager: Pager = field(default_factory=Pager)
+    digester: Digester = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.digester = Digester(self.config, self.store, self.now)
+
+    def audit(self, request: Request, action: str, target: str, before: Any, after: Any) -> AuditEntry:
+        """The audit record of a change made now by the user who sent ``request``."""
+        return AuditEntry(
+            at=self.now(),
+            user_id=request.user_id,
+            user_name=request.user_name,
+            chat=request.chat,
+            action=action,
+            target=target,
+            before=before,
+            after=after,
+        )
+
+
+Handler = Callable[[Context, Request], Reply]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One chat command: its name, how to call it, what it does, and who may."""
+
+    name: str
+    usage: str  # the arguments, e.g. "<关键词…> [条数]"
+    summary: str  # one line in Chinese, for /help and the command menu
+    example: str  # e.g. "/latest 株洲"
+    handler: Handler
+    admin: bool = False  # needs an admin (global, or of this group)
+    group_admin: bool = False  # in a group, needs one of the group's administrators
+    menu: bool = True  # listed in the Telegram command menu
+
+    def needs_admin(self, chat_type: ChatType) -> bool:
+        """Whether running it in a chat of ``chat_type`` needs an admin: the one permission rule,
+        which adapters use to decide whether to ask the platform and :func:`~handlers.commands.dispatch`
+        enforces."""
+        return self.admin or (self.group_admin and chat_type is ChatType.GROUP)
