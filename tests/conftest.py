@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository's paths, the corpus beside it, a fresh store."""
+"""Shared fixtures: a fresh store. Paths and builders shared by tests are in tests/helpers/."""
 
 from __future__ import annotations
 
@@ -8,16 +8,6 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-
-REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO / "seeds"
-# The real finews corpus is test data in ../shared beside the checkout, never part of the repo.
-CORPUS = REPO.parent / "shared" / "corpus" / "finews"
-
-
-def corpus_available() -> bool:
-    """Whether ../shared/corpus/finews is present (CI has it; a bare clone may not)."""
-    return (CORPUS / "_posts").is_dir()
 
 
 @pytest.fixture

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.test_folder_source import write_post
+from tests.helpers.paths import REPO
+from tests.helpers.posts import write_post
+
+# Every test here runs real processes or servers: seconds each.
+pytestmark = pytest.mark.slow
 
 
 def free_port() -> int:

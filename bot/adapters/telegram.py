@@ -7,7 +7,7 @@ single worker thread that owns its own store, so the event loop (polling, the sc
 waits on the database.
 
 Sending respects Telegram's limits with PTB's rate limiter (30 messages/s overall, 20/min per
-group). The outbox's sender maps Telegram's answers to :class:`bot.delivery.outbox.Failure`: flood
+group). The outbox's sender maps Telegram's answers to :class:`bot.delivery.channels.Failure`: flood
 control and network errors are retried, rejected HTML is re-sent as text, a removed bot pauses
 the chat.
 """
@@ -56,7 +56,7 @@ from bot.delivery.channels import ConnectError, Failure, SendError
 from bot.domain.models import Channel
 from bot.domain.safetext import html_to_text
 from bot.store import Store
-from bot.texts import cli as texts
+from bot.texts import chat as T
 from digests.render import render_telegram
 from handlers.commands import COMMANDS, dispatch, find_command
 from handlers.markup import to_html, to_text
@@ -304,7 +304,7 @@ class TelegramAdapter:
             return
         name, args = parsed
         if not self._allowed(chat.id):
-            await self._reply_text(chat.id, texts.TELEGRAM_NOT_ENABLED_HERE)
+            await self._reply_text(chat.id, T.NOT_ENABLED_HERE)
             return
         command = find_command(name)
         chat_type = ChatType.GROUP if chat.type in _GROUP_TYPES else ChatType.PRIVATE
@@ -417,11 +417,11 @@ class TelegramAdapter:
         error = context.error
         log.error("error while handling an update: %s", error, exc_info=error)
         if isinstance(update, Update) and update.effective_chat is not None:
-            await self._reply_text(update.effective_chat.id, texts.TELEGRAM_INTERNAL_ERROR)
+            await self._reply_text(update.effective_chat.id, T.INTERNAL_ERROR)
         operator = self.settings.operator_chat
         if operator:
             summary = f"{type(error).__name__}: {error}"[:3000]
-            await self._reply_text(int(operator), texts.TELEGRAM_OPERATOR_ALERT.format(error=summary))
+            await self._reply_text(int(operator), T.OPERATOR_ALERT.format(error=summary))
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

@@ -1,0 +1,1 @@
+"""Bringing news in: import files, poll sources on their schedule, keep each source's health."""

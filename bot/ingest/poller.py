@@ -16,13 +16,14 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 
 from bot.config import Config, SourceConfig
 from bot.domain.models import Item, SourceState
+from bot.domain.when import Clock
 from bot.ingest import health
 from bot.ingest.importer import ImportReport, import_files
 from bot.sources.errors import FeedError
@@ -32,11 +33,6 @@ from bot.sources.http import FetchError, FetchPolicy, fetch, make_client
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 # HTTP fetches running at once. Hundreds at a time only queue inside the HTTP client's connection
@@ -103,11 +99,11 @@ class Poller:
         self,
         config: Config,
         *,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
-        self.clock = clock
+        self.clock = clock or Clock().now
         self.rng = rng or random.Random()
         self.stores = StorePool(config.database)
         # Create and migrate the database here, once, before any worker thread opens it.

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from bot.domain.when import Clock
+
 FetchErrorKind = Literal["timeout", "connect", "http", "too_large", "redirects", "network"]
 
 
@@ -135,7 +137,7 @@ async def fetch(
     max_bytes: int,
     timeout: float | None = None,
     total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] | None = None,
 ) -> FetchResult:
     """GET ``url`` with ``client``, conditionally when ``etag``/``last_modified`` are given.
 
@@ -155,7 +157,14 @@ async def fetch(
     try:
         async with asyncio.timeout(total_timeout):
             return await _get(
-                client, url, request_headers, request_timeout, max_bytes, clock, etag, last_modified
+                client,
+                url,
+                request_headers,
+                request_timeout,
+                max_bytes,
+                clock or Clock().now,
+                etag,
+                last_modified,
             )
     except TimeoutError:  # only asyncio.timeout raises it: httpx raises its own TimeoutException
         limit = f" than {total_timeout:g} s" if total_timeout is not None else ""

@@ -16,11 +16,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.domain.models import Item, ItemKind
 from bot.domain.textindex import CompiledQuery, IndexEntry, index_entry
+from bot.domain.when import Clock
 
 _SEQ_PER_SECOND = 4
 
@@ -149,7 +150,7 @@ class ItemsMixin:
         ``entry`` and ``content_hash`` are the item's, when already computed (the importer's workers
         do it); call inside :meth:`transaction` to batch many items in one commit.
         """
-        stamp = (now or datetime.now(UTC)).isoformat()
+        stamp = (now or Clock().now()).isoformat()
         content_hash = content_hash or item.content_hash
         # Times are kept to the second: seq orders by whole seconds, and a file's mtime precision
         # would otherwise order items within one second differently from their stored times.

@@ -1,7 +1,8 @@
 """Every word the bot says in chat (Telegram and the console), Chinese first, in one place to review.
 
-Kept apart from :mod:`bot.texts.cli` (the CLI's words) and :mod:`bot.texts.digest` (the digest's): the
-readers differ, and so does the tone. ``{name}`` fields are filled with :meth:`str.format`.
+Kept apart from :mod:`bot.texts.cli` (the CLI's words) and :mod:`bot.texts.digest` (the
+digest's): the readers differ, and so does the tone. Every chat platform's adapter uses these.
+``{name}`` fields are filled with :meth:`str.format`.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ HELP_ADMIN_TITLE = "管理员命令"
 # --- errors and permissions ------------------------------------------------------------------------
 UNKNOWN_COMMAND = "未知命令 /{name}，发送 /help 查看可用命令。"
 DID_YOU_MEAN = "您是不是要找：{names}"
-INTERNAL_ERROR = "抱歉，处理这条命令时出错了，已记录下来。请稍后再试，或换个说法。"
+INTERNAL_ERROR = "抱歉，处理这条命令时出了错，已记录。请稍后再试，或发送 /help 查看用法。"
+NOT_ENABLED_HERE = "本机器人未在此聊天中启用。如需使用，请联系管理员把本群加入允许列表。"
+OPERATOR_ALERT = "finews-bot 出错：{error}"
 ADMIN_ONLY = "只有管理员可以使用这个命令。"
 GROUP_ADMIN_ONLY = "只有管理员可以更改本群的订阅。"
 BUTTON_EXPIRED = "这个按钮已失效，请重新发送命令。"

@@ -1,4 +1,4 @@
-"""User-facing text, Chinese first, kept in one place so it can be reviewed and translated."""
+"""The command line's words (and the service's log lines meant for the operator), Chinese first."""
 
 from __future__ import annotations
 
@@ -64,9 +64,6 @@ DIGEST_QUEUED = "{chat}：{day} 的日报已排队，共 {parts} 条消息。"
 DIGEST_SENT = "发送完成：已发送 {sent} 条，失败 {failed} 条，等待中 {waiting} 条。"
 DIGEST_WAITING_TELEGRAM = "有 {n} 条 Telegram 消息等待发送：它们由 finews-bot run（配置了机器人令牌时）发出。"
 
-TELEGRAM_NOT_ENABLED_HERE = "本机器人未在此聊天中启用。如需使用，请联系管理员把本群加入允许列表。"
-TELEGRAM_INTERNAL_ERROR = "抱歉，处理这条命令时出了错，已记录。请稍后再试，或发送 /help 查看用法。"
-TELEGRAM_OPERATOR_ALERT = "finews-bot 出错：{error}"
 TELEGRAM_NO_TOKEN = (
     "未配置 Telegram 机器人令牌（环境变量 {env}）：服务照常抓取来源、生成日报文件并输出到控制台。"
 )

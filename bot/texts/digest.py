@@ -1,7 +1,7 @@
 """The digest's reader-facing words, Chinese first, in one place to review and translate.
 
-Kept apart from :mod:`bot.texts.cli` because ``digests/`` sits below ``bot/`` service code and must not
-import upward; the formats (Telegram, Markdown, HTML page, plain text) all share these strings.
+The digest's readers are officials, in a chat or a file, not the operator at a terminal; every format
+(Telegram, Markdown, HTML page, plain text) shares these strings.
 """
 
 from __future__ import annotations

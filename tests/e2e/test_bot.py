@@ -27,6 +27,9 @@ from tests.e2e.bot_process import (
 )
 from tests.e2e.emulator import Emulator
 
+# Every test here runs real processes or servers: seconds each.
+pytestmark = pytest.mark.slow
+
 Json = dict[str, Any]
 
 ZHUZHOU_TITLE = "为高质量发展注入澎湃金融动能"  # seeds/2021-12-29-NW202112292229199167.md (株洲日报)

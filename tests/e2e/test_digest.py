@@ -33,6 +33,9 @@ from tests.e2e.bot_process import (
 )
 from tests.e2e.emulator import Emulator
 
+# Every test here runs real processes or servers: seconds each.
+pytestmark = pytest.mark.slow
+
 Json = dict[str, Any]
 
 GANNAN_TITLE = "凝聚金融力量 加快振兴发展"  # seeds/2022-04-03-NW202204032332360450.md

@@ -46,6 +46,9 @@ from telegram.ext import (
 
 from tests.e2e.emulator import Emulator, ensure_installed
 
+# Every test here runs real processes or servers: seconds each.
+pytestmark = pytest.mark.slow
+
 USER = 4242  # a user; their private chat with the bot has the same id
 OTHER = 4343
 GROUP = -4567  # a basic group

@@ -27,6 +27,9 @@ from tests.e2e.bot_process import (
 )
 from tests.e2e.emulator import Emulator
 
+# Every test here runs real processes or servers: seconds each.
+pytestmark = pytest.mark.slow
+
 GANNAN_TITLE = "凝聚金融力量 加快振兴发展"
 ZHUZHOU_TITLE = "为高质量发展注入澎湃金融动能"
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import ConfigError, load_config
 from bot.domain.when import parse_duration
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 
 def write(path: Path, text: str) -> Path:

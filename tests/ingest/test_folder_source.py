@@ -14,21 +14,7 @@ from bot.config import Config, SourceConfig, parse_config
 from bot.domain.textindex import compile_query
 from bot.ingest.poller import Poller, PollReport
 from bot.store import Store
-
-POST = (
-    '---\ntitle: "{title}"\ndate: 2021-12-08 10:{minute:02d}:00 +0800\ncategories: zhuzhouribao\n'
-    "tags: 株洲日报新闻\n---\n<p>{body}</p>\n\n<http://finews.zning.xyz/html_News/NewsShare.html?infoCode={id}>\n"
-)
-
-
-def write_post(
-    folder: Path, post_id: str, body: str = "株洲金融新闻", minute: int = 0, name: str = ""
-) -> Path:
-    path = folder / (name or f"2021-12-08-{post_id}.md")
-    path.write_text(
-        POST.format(title=f"标题{post_id}", minute=minute, body=body, id=post_id), encoding="utf-8"
-    )
-    return path
+from tests.helpers.posts import POST, write_post
 
 
 @pytest.fixture
@@ -121,6 +107,7 @@ def test_a_missing_folder_is_an_error_for_that_source(poller: Poller, config: Co
         assert state is not None and state.failures == 1 and "文件夹不存在" in state.last_error
 
 
+@pytest.mark.slow
 def test_ten_thousand_files_rescanned_without_rereading(poller: Poller, config: Config, folder: Path) -> None:
     source = config.sources[0]
     for n in range(10_000):

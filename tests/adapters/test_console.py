@@ -21,8 +21,8 @@ from bot.store import Store
 from bot.texts import cli as texts
 from handlers.commands import COMMANDS
 from handlers.request import Reply
-from tests.chat_helpers import NOW, ZHUZHOU_TITLE, import_seeds, make_context, seeded_config
-from tests.conftest import REPO
+from tests.helpers.chat import NOW, ZHUZHOU_TITLE, import_seeds, make_context, seeded_config
+from tests.helpers.paths import REPO
 
 
 @pytest.fixture

@@ -13,11 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.domain.models import Item, ItemKind
 from bot.domain.textindex import compile_query
 from bot.ingest.importer import BATCH_SIZE, discover, import_files
 from bot.store import Store, UpsertOutcome
-from tests.conftest import REPO, SEEDS
+from tests.helpers.paths import REPO, SEEDS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -122,6 +124,7 @@ def _write_posts(folder: Path, count: int) -> None:
         )
 
 
+@pytest.mark.slow
 def test_kill_9_during_import_leaves_a_consistent_database(tmp_path: Path) -> None:
     folder = tmp_path / "posts"
     total = 8000

@@ -17,7 +17,7 @@ from bot.domain.textindex import fold, split_query
 from bot.sources.parse import parse_file
 from digests.rules import TITLE_FACTOR, TopicMatcher
 from digests.values import Field, Hit, Match
-from tests.conftest import CORPUS, REPO, SEEDS, corpus_available
+from tests.helpers.paths import CORPUS, REPO, SEEDS, corpus_available
 
 MTIME = datetime(2024, 3, 1, tzinfo=UTC)
 

@@ -23,6 +23,9 @@ from bot.domain.textindex import compile_query
 from bot.ingest.poller import Poller, PollReport
 from bot.store import Store
 
+# Every test here runs real processes or servers: seconds each.
+pytestmark = pytest.mark.slow
+
 
 def rss(items: list[tuple[str, str, str]], encoding: str = "utf-8", title: str = "株洲新闻") -> bytes:
     entries = "".join(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.models import Item, ItemKind, Topic
 from digests.build import build_digest, for_subscription
 from digests.snippets import highlight
-from tests.conftest import REPO
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 20)
@@ -143,17 +141,3 @@ def test_of_two_overlapping_keywords_equally_long_the_first_given_is_highlighted
     text = "切实做好金融风险防控工作。"
     assert [p.text for p in highlight(text, ["风险防控", "金融风险"]) if p.hit] == ["风险防控"]
     assert [p.text for p in highlight(text, ["金融风险", "风险防控"]) if p.hit] == ["金融风险"]
-
-
-def test_digests_package_imports_no_io_libraries() -> None:
-    forbidden = {"sqlite3", "sqlite_utils", "httpx", "telegram", "feedparser", "apscheduler"}
-    for path in (REPO / "digests").glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"

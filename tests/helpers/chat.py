@@ -13,7 +13,7 @@ from bot.store import Store
 from handlers.commands import dispatch, parse_line
 from handlers.markup import to_html, to_text
 from handlers.request import ChatType, Context, Reply, Request
-from tests.conftest import SEEDS
+from tests.helpers.paths import SEEDS
 
 # The morning after the 赣南日报 story (2022-04-03 08:15): "yesterday" is its day.
 NOW = datetime(2022, 4, 4, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -16,7 +16,7 @@ from bot.delivery.digester import Digester
 from bot.domain.models import Channel, DeliveryStatus
 from bot.ingest.importer import discover, import_files
 from bot.store import Store
-from tests.conftest import SEEDS
+from tests.helpers.paths import SEEDS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The 赣南日报 seed post was published on 2022-04-03 08:15 (+0800).

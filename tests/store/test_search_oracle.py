@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from bot.domain.models import Item, ItemKind
 from bot.domain.textindex import compile_query, fold, split_query
 from bot.store import Store
-from tests.conftest import CORPUS, corpus_available
+from tests.helpers.paths import CORPUS, corpus_available
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -69,6 +69,7 @@ def vary(text: str, data: st.DataObject) -> str:
     return "".join(out)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=st.lists(st.tuples(texts, texts), min_size=1, max_size=8), data=st.data())
 def test_generated_texts_match_the_oracle(
@@ -129,11 +130,12 @@ def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     if not corpus_available():
         pytest.skip(f"the finews corpus is not at {CORPUS}: skipping corpus checks")
     store = Store(tmp_path_factory.mktemp("corpus") / "corpus.db")
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     import_files(store, discover([CORPUS, repo / "seeds"]))
     return store
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_corpus_substrings_match_the_oracle(corpus_store: Store, data: st.DataObject) -> None:

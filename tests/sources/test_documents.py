@@ -13,7 +13,7 @@ from bot.sources.documents import parse_document
 from bot.sources.errors import ParseError
 from bot.sources.parse import parse_file
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 MTIME = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 MTIME_SHANGHAI = "2024-03-01T17:30:00+08:00"
 

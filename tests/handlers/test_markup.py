@@ -14,7 +14,7 @@ from bot.store import Store
 from handlers.markup import MESSAGE_LIMIT, text_line, text_reply, to_html, to_text
 from handlers.pager import ACTION_LIMIT, Pager, PageState, page_action, parse_page_action
 from handlers.request import Reply, Span, Style
-from tests.chat_helpers import ask, make_context, seeded_config
+from tests.helpers.chat import ask, make_context, seeded_config
 
 
 def test_every_text_is_escaped_and_styles_become_tags() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser, main
-from tests.conftest import CORPUS, REPO, SEEDS, corpus_available
+from tests.helpers.paths import CORPUS, REPO, SEEDS, corpus_available
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from bot.delivery.outbox import Deliverer, retry_delay
 from bot.domain.models import Channel, DeliveryStatus, OutboxStatus, OutgoingMessage, Subscription
 from bot.domain.safetext import html_to_text
 from bot.store import Store
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 DAY = date(2026, 11, 20)
 DUE = datetime(2026, 11, 21, 0, 30, tzinfo=UTC)

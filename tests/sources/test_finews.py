@@ -14,7 +14,7 @@ from bot.sources.errors import ParseError
 from bot.sources.finews import parse_post
 from bot.sources.parse import SUPPORTED_SUFFIXES, is_supported, parse_file
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "seeds"
 CORPUS = REPO.parent / "shared" / "corpus" / "finews"
 MTIME = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)

@@ -34,7 +34,7 @@ from digests.cluster import (
     cluster_items,
     similar,
 )
-from tests.conftest import CORPUS, REPO, SEEDS, corpus_available
+from tests.helpers.paths import CORPUS, REPO, SEEDS, corpus_available
 
 MTIME = datetime(2024, 3, 1, tzinfo=UTC)
 T0 = datetime(2021, 12, 29, 8, 0, tzinfo=UTC)
@@ -241,9 +241,11 @@ def test_the_corpus_reprints_merge_and_nothing_else_does() -> None:
     assert sum(1 for g in groups if any(m.split("@")[0] in apart for m in g)) == 4
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_the_hash_seed() -> None:
     script = (
-        "import json; from tests.test_cluster import synthetic; from digests.cluster import cluster_items; "
+        "import json; from tests.digests.test_cluster import synthetic; "
+        "from digests.cluster import cluster_items; "
         "print(json.dumps(cluster_items(synthetic(300))))"
     )
     runs = set()

@@ -16,7 +16,7 @@ from bot.sources.errors import FeedError
 from bot.sources.feeds import DUPLICATE_ENTRY, FeedResult, parse_feed
 from bot.sources.finews import parse_date, split_front_matter
 from bot.sources.parse import parse_file
-from tests.conftest import CORPUS, corpus_available
+from tests.helpers.paths import CORPUS, corpus_available
 
 NOW = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 NOW_SHANGHAI = "2024-03-01T17:30:00+08:00"

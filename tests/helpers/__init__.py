@@ -1,0 +1,1 @@
+"""What tests share: paths, posts, chat requests and replies (like PTB's tests/auxil)."""
