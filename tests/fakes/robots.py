@@ -811,6 +811,11 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Keep-alive plus separate writes for head and body would meet Nagle and delayed ACKs: about
+    # 40 ms a request, enough to let a burst outlast a short test window. One buffered write per
+    # response (flushed by handle_one_request) and TCP_NODELAY avoid that.
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.fake.verbose:
@@ -962,7 +967,7 @@ class RobotFake:
         self._stopping.clear()
         self._server = _Server(self._port, self)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="robot-fake", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="robot-fake", daemon=True
         )
         self._thread.start()
         return self
