@@ -6,8 +6,10 @@ what it received. It is a real HTTP/1.1 server on 127.0.0.1 (a thread of the tes
 standalone: ``python -m tests.fakes.robots --port N`` prints its base URL on the first line), so a
 bot running in another process delivers to it exactly as it would to the platforms.
 
-Every platform answers HTTP 200 with a non-zero code for a refused message; only the injected
-faults (``fail_next``, ``hang_next``, ``drop_next``) produce anything else.
+Every platform answers HTTP 200 with a non-zero code for a refused message; apart from 404/405
+for a path or method that is no webhook, only the injected faults (``fail_next``: HTTP 5xx,
+``hang_next``: a delay before normal handling, ``drop_next``: no answer at all) produce anything
+else.
 
 Sources: "doc" is the platform's own page (read through the mirror in the public repository
 ``wxkingstar/doc-hub-mcp``, which stores each page with its source URL and date, and through the
