@@ -1,0 +1,26 @@
+"""Pytest fixtures for the fakes. A test module that uses them declares
+
+``pytest_plugins = ("tests.fakes.fixtures",)``
+
+(a plain ``from tests.fakes.fixtures import robot_fake`` works too, but then every test parameter
+named ``robot_fake`` shadows the import and ruff reports F811).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.robots import RobotFake
+
+
+@pytest.fixture
+def robot_fake() -> Iterator[RobotFake]:
+    """A started robot fake with the documented limits, stopped after the test.
+
+    Tests that need short rate windows build their own ``RobotFake(limits=Limits(...))`` or pass
+    ``limits=`` to ``add_robot``.
+    """
+    with RobotFake() as fake:
+        yield fake
