@@ -27,6 +27,7 @@ from bot.config import Config, SourceConfig
 from bot.delivery.channels import ChannelSender, ChatAdapter, ConnectError, ConsoleSender
 from bot.delivery.digester import Digester
 from bot.delivery.outbox import Deliverer
+from bot.delivery.robots import RobotChannel
 from bot.domain.models import Channel
 from bot.domain.when import Clock, format_duration
 from bot.ingest.poller import Poller, due_sources, poll_summary
@@ -70,6 +71,11 @@ class Service:
         self.store = Store(config.database, check_same_thread=False)
         self.digester = Digester(config, self.store, self.clock.now)
         self.senders: dict[Channel, ChannelSender] = senders or {Channel.CONSOLE: ConsoleSender()}
+        # Group robots are webhooks: no connection to open, so they are a channel from the start.
+        self.robots: RobotChannel | None = None
+        if config.robots and Channel.ROBOT not in self.senders:
+            self.robots = RobotChannel.for_store(config.robots, self.store, self.clock.now())
+            self.senders[Channel.ROBOT] = self.robots
         self.deliverer = Deliverer(self.store, self.senders, self.clock.now)
         self.adapter_factories = tuple(adapters)
         self.adapters: list[ChatAdapter] = []  # connected
@@ -181,6 +187,7 @@ class Service:
                 next_run_time=first[source.name],
             )
         await asyncio.to_thread(self.digester.sync_config_subscriptions)
+        await asyncio.to_thread(self._resume_robots)
         self.scheduler.add_job(
             self._digest_check,
             IntervalTrigger(seconds=self.config.digest.check_every.total_seconds()),
@@ -200,6 +207,14 @@ class Service:
             or "none"
         )
         log.info("finews-bot service started: database %s; sources: %s", self.config.database, names)
+
+    def _resume_robots(self) -> None:
+        """Give robots paused for refused credentials another try: a restart is how a fixed key or
+        secret (they come from the environment) takes effect."""
+        with self.store.transaction():
+            resumed = self.store.resume_paused(Channel.ROBOT, self.clock.now())
+        for chat in resumed:
+            log.info("%s: resumed after a restart; its held messages are tried again", chat)
 
     async def stop(self) -> None:
         """Stop scheduling, let running jobs finish (or cancel them after a grace period), clean up.
@@ -226,6 +241,8 @@ class Service:
         for adapter in self.adapters:
             self.senders.pop(adapter.channel, None)
             await adapter.stop()
+        if self.robots is not None:
+            await self.robots.aclose()
         await self.poller.aclose()
         self.store.close()
         log.info("finews-bot service stopped")

@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "chat": ("chat", "use the chat commands (/latest, /topic, /subscribe …) in this terminal"),
     "run": ("run", "the service: poll every source on its schedule until stopped"),
     "status": ("status", "config, database, and each source's health and items"),
+    "robots": (
+        "robots",
+        "the WeCom/DingTalk/Feishu group robots' state, or --test NAME to send a test message",
+    ),
 }
 
 

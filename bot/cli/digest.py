@@ -6,20 +6,26 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from bot.cli.base import ExitCode, UsageError, open_store
 from bot.config import Config
 from bot.delivery.channels import ChannelSender, ConsoleSender
 from bot.delivery.digester import Digester
-from bot.delivery.outbox import Deliverer
-from bot.domain.models import Channel, DeliveryStatus
+from bot.delivery.outbox import Deliverer, FlushReport
+from bot.delivery.robots import RobotChannel
+from bot.domain.models import Channel, DeliveryStatus, OutboxStatus, Subscription
 from bot.domain.when import Clock, parse_day
 from bot.store import Store
+from bot.store.lock import AlreadyRunning, ServiceLock
 from bot.texts import cli as texts
 from digests.render import render_telegram, render_text
 from digests.values import Digest
+
+# How long `digest --send` waits in the foreground for a retry or a rate limit to pass; longer waits
+# (DingTalk's ten-minute throttle) are left to `finews-bot run` or a later `digest --send`.
+SEND_WAIT_CAP = timedelta(minutes=2)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,6 +87,29 @@ def digest_json(digest: Digest, messages: list[str], files: list[str]) -> dict[s
 
 def _send(config: Config, store: Store, digester: Digester, day: date, clock: Clock) -> ExitCode:
     digester.sync_config_subscriptions()
+    lock = ServiceLock(config.database)
+    try:
+        lock.acquire()
+    except AlreadyRunning as running:
+        # The service sends the robots' messages; two senders at once could send a part twice.
+        robots_here = False
+        if config.robots:
+            print(texts.DIGEST_ROBOTS_BY_SERVICE.format(pid=running.pid or "?"), file=sys.stderr)
+    else:
+        robots_here = bool(config.robots)
+        if robots_here:
+            # A robot paused for refused credentials gets another try: they may have been fixed.
+            with store.transaction():
+                store.resume_paused(Channel.ROBOT, clock.now())
+    try:
+        return _queue_and_deliver(config, store, digester, day, clock, robots_here)
+    finally:
+        lock.release()
+
+
+def _queue_and_deliver(
+    config: Config, store: Store, digester: Digester, day: date, clock: Clock, robots_here: bool
+) -> ExitCode:
     subs = [s for s in store.subscriptions() if not s.paused]
     if not subs:
         print(texts.DIGEST_NO_SUBSCRIPTIONS, file=sys.stderr)
@@ -95,9 +124,10 @@ def _send(config: Config, store: Store, digester: Digester, day: date, clock: Cl
             print(texts.DIGEST_ALREADY.format(chat=sub.label, day=day, status=status), file=sys.stderr)
         else:
             print(texts.DIGEST_QUEUED.format(chat=sub.label, day=day, parts=parts), file=sys.stderr)
-    # The console channel is always at hand; Telegram only inside `finews-bot run` with a token.
+    # The console channel is always at hand, group robots need no connection; Telegram messages
+    # are sent only inside `finews-bot run` with a token.
     senders: dict[Channel, ChannelSender] = {Channel.CONSOLE: ConsoleSender()}
-    report = asyncio.run(Deliverer(store, senders, clock.now).flush())
+    report = asyncio.run(_deliver(config, store, senders, clock, robots_here))
     waiting = len(store.pending_messages(Channel.TELEGRAM))
     print(
         texts.DIGEST_SENT.format(sent=report.sent, failed=report.failed, waiting=waiting + report.waiting),
@@ -105,8 +135,49 @@ def _send(config: Config, store: Store, digester: Digester, day: date, clock: Cl
     )
     if waiting:
         print(texts.DIGEST_WAITING_TELEGRAM.format(n=waiting), file=sys.stderr)
+    held = _report_robots(config, store, subs, day)
     failed = [d for d in store.deliveries() if d.day == day and d.status == DeliveryStatus.FAILED]
-    return ExitCode.NOTHING if failed else ExitCode.OK
+    return ExitCode.NOTHING if failed or held else ExitCode.OK
+
+
+async def _deliver(
+    config: Config, store: Store, senders: dict[Channel, ChannelSender], clock: Clock, robots_here: bool
+) -> FlushReport:
+    robots = RobotChannel.for_store(config.robots, store, clock.now()) if robots_here else None
+    if robots is not None:
+        senders[Channel.ROBOT] = robots
+
+    def waiting(seconds: float) -> None:
+        print(texts.DIGEST_WAITING.format(seconds=round(seconds)), file=sys.stderr)
+
+    try:
+        return await Deliverer(store, senders, clock.now).drain(wait_cap=SEND_WAIT_CAP, on_wait=waiting)
+    finally:
+        if robots is not None:
+            await robots.aclose()
+
+
+def _report_robots(config: Config, store: Store, subs: list[Subscription], day: date) -> bool:
+    """Per robot subscription: what of the day's digest went out; True if any is held back."""
+    held = False
+    for sub in subs:
+        if sub.channel is not Channel.ROBOT:
+            continue
+        delivery = store.delivery(sub.id, day)
+        messages = store.outbox_messages(delivery.id) if delivery is not None else []
+        sent = sum(1 for m in messages if m.status is OutboxStatus.SENT)
+        pending = [m for m in messages if m.status is OutboxStatus.PENDING]
+        line = texts.DIGEST_ROBOT_SENT.format(chat=sub.label, day=day, sent=sent, parts=len(messages))
+        current = store.subscription(sub.channel, sub.chat)
+        if current is not None and current.paused:
+            held = True
+            line += texts.DIGEST_ROBOT_PAUSED.format(reason=current.paused)
+        elif pending:
+            when = min((m.next_attempt for m in pending if m.next_attempt), default=None)
+            later = f"{when.astimezone(config.timezone):%H:%M:%S}" if when else "?"
+            line += texts.DIGEST_ROBOT_LATER.format(n=len(pending), when=later)
+        print(line, file=sys.stderr)
+    return held
 
 
 def run(config: Config, args: argparse.Namespace) -> ExitCode:

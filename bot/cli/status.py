@@ -7,10 +7,12 @@ from typing import Any
 
 from bot.cli.base import ExitCode, iso, print_json
 from bot.config import Config
+from bot.delivery.robot_status import robot_json, robot_lines, robots_overview
 from bot.domain.when import Clock, format_duration
 from bot.ingest.status import CLI_LAYOUT, SourcesOverview, other_items_line, source_lines, sources_overview
 from bot.store import Store
 from bot.texts import cli as texts
+from bot.texts import robots as robot_texts
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,13 +28,22 @@ def run(config: Config, args: argparse.Namespace) -> ExitCode:
     if store is not None:
         with store:
             overview = sources_overview(config, store, now)
+            robots = robots_overview(config, store)
             total = store.count()
     else:
         overview = sources_overview(config, None, now)
+        robots = robots_overview(config, None)
     if args.json:
-        print_json(status_json(config, overview, total, database_exists=store is not None))
+        data = status_json(config, overview, total, database_exists=store is not None)
+        data["robots"] = [robot_json(status) for status in robots]
+        print_json(data)
     else:
         print_status(config, overview, total, database_exists=store is not None)
+        if robots:
+            print(robot_texts.HEADER)
+            for status in robots:
+                for line in robot_lines(status, config.timezone):
+                    print(line)
     return ExitCode.OK
 
 

@@ -3,12 +3,14 @@
 :mod:`bot.config.loading` finds and reads the file and assembles :class:`Config`; each section is
 validated by its own module: :mod:`bot.config.sources` (``[fetch]``, ``[[sources]]``),
 :mod:`bot.config.digest` (``[topics."…"]``, ``[digest]``, ``[[subscriptions]]``),
-:mod:`bot.config.telegram` (``[telegram]``). :mod:`bot.config.base` holds what they share.
+:mod:`bot.config.telegram` (``[telegram]``), :mod:`bot.config.robots` (``[[robots]]``).
+:mod:`bot.config.base` holds what they share.
 """
 
 from bot.config.base import ConfigError
 from bot.config.digest import CONSOLE, DigestConfig, SubscriptionConfig
 from bot.config.loading import Config, load_config, parse_config
+from bot.config.robots import RobotConfig
 from bot.config.sources import FetchConfig, SourceConfig
 from bot.config.telegram import TelegramConfig
 
@@ -18,6 +20,7 @@ __all__ = [
     "ConfigError",
     "DigestConfig",
     "FetchConfig",
+    "RobotConfig",
     "SourceConfig",
     "SubscriptionConfig",
     "TelegramConfig",

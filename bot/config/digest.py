@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any
@@ -11,12 +11,12 @@ from typing import Any
 import msgspec
 
 from bot.config.base import ConfigError, explain
-from bot.domain.models import Topic
+from bot.domain.models import CONSOLE_CHAT, ROBOT_PREFIX, Topic
 from bot.domain.topics import RULE_LISTS, topic_from_dict
 from bot.domain.when import DAYS, parse_clock, parse_duration
 
-# A chat is a Telegram chat id (a group's is negative) or a name of the console channel.
-CONSOLE = "console"
+# A chat is a Telegram chat id (a group's is negative), the console, or "robot:NAME".
+CONSOLE = CONSOLE_CHAT
 
 
 class _RawTopic(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -125,8 +125,11 @@ def parse_digest(raw: Any, file: str) -> DigestConfig:
     )
 
 
-def parse_subscriptions(raw: Any, topics: Mapping[str, Topic], file: str) -> tuple[SubscriptionConfig, ...]:
-    """Validate ``[[subscriptions]]``; topics must name configured topics."""
+def parse_subscriptions(
+    raw: Any, topics: Mapping[str, Topic], file: str, robots: Sequence[str] = ()
+) -> tuple[SubscriptionConfig, ...]:
+    """Validate ``[[subscriptions]]``; topics must name configured topics, a ``robot:NAME`` chat a
+    configured robot (``robots``: their names)."""
     if not isinstance(raw, list):
         raise ConfigError(f"{file}: subscriptions: expected an array of tables ([[subscriptions]])")
     result = []
@@ -140,9 +143,14 @@ def parse_subscriptions(raw: Any, topics: Mapping[str, Topic], file: str) -> tup
         chat = str(sub.chat).strip()
         if not chat:
             raise ConfigError(f"{file}: {where}.chat: expected a Telegram chat id or {CONSOLE!r}")
-        if chat != CONSOLE and not re.fullmatch(r"-?\d+", chat):
+        if chat.startswith(ROBOT_PREFIX):
+            if chat.removeprefix(ROBOT_PREFIX) not in robots:
+                known = ", ".join(ROBOT_PREFIX + r for r in robots) or "none configured in [[robots]]"
+                raise ConfigError(f"{file}: {where}.chat: unknown robot {chat!r} (robots: {known})")
+        elif chat != CONSOLE and not re.fullmatch(r"-?\d+", chat):
             raise ConfigError(
-                f"{file}: {where}.chat: expected a Telegram chat id (a number) or {CONSOLE!r}, got {chat!r}"
+                f"{file}: {where}.chat: expected a Telegram chat id (a number), {CONSOLE!r} or"
+                f' "{ROBOT_PREFIX}NAME" of a [[robots]] entry, got {chat!r}'
             )
         if chat in chats:
             raise ConfigError(f"{file}: {where}.chat: {chat} is subscribed twice; one entry per chat")
@@ -160,5 +168,7 @@ def parse_subscriptions(raw: Any, topics: Mapping[str, Topic], file: str) -> tup
             if name not in topics:
                 known = ", ".join(topics) or "none configured"
                 raise ConfigError(f"{file}: {where}.topics: unknown topic {name!r} (topics: {known})")
-        result.append(SubscriptionConfig(chat, names, clock, sub.days, sub.title))
+        # A robot's digest is headed with the robot's name unless the entry gives another title.
+        title = sub.title or (chat.removeprefix(ROBOT_PREFIX) if chat.startswith(ROBOT_PREFIX) else "")
+        result.append(SubscriptionConfig(chat, names, clock, sub.days, title))
     return tuple(result)

@@ -28,6 +28,7 @@ from bot.config.digest import (
     parse_subscriptions,
     parse_topic,
 )
+from bot.config.robots import RobotConfig, parse_robots
 from bot.config.sources import FetchConfig, SourceConfig, parse_fetch, parse_source, resolve_path
 from bot.config.telegram import TelegramConfig, parse_telegram
 from bot.domain.models import Topic
@@ -49,6 +50,7 @@ _TOP_LEVEL = (
     "digest",
     "subscriptions",
     "telegram",
+    "robots",
 )
 
 # --- the values the program uses ----------------------------------------------------------------
@@ -69,6 +71,11 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    robots: tuple[RobotConfig, ...] = ()
+
+    def robot(self, name: str) -> RobotConfig | None:
+        """The configured robot called ``name``, or None."""
+        return next((r for r in self.robots if r.name == name), None)
 
     @property
     def origin(self) -> str:
@@ -135,7 +142,10 @@ def parse_config(
         raise ConfigError(f"{file}: topics: expected tables like [topics.上市]")
     topics = {name: parse_topic(name, raw, file) for name, raw in raw_topics.items()}
     digest = parse_digest(data.get("digest", {}), file)
-    subscriptions = parse_subscriptions(data.get("subscriptions", []), topics, file)
+    robots = parse_robots(data.get("robots", []), file, env)
+    subscriptions = parse_subscriptions(
+        data.get("subscriptions", []), topics, file, robots=[r.name for r in robots]
+    )
     telegram = parse_telegram(data.get("telegram", {}), file, env)
 
     return Config(
@@ -150,6 +160,7 @@ def parse_config(
         digest,
         subscriptions,
         telegram,
+        robots,
     )
 
 

@@ -23,6 +23,8 @@ class Failure(StrEnum):
     RETRY = "retry"  # transient: network, 5xx, flood control (with retry_after)
     BAD_MARKUP = "bad_markup"  # the platform rejected the formatting: send as plain text
     GONE = "gone"  # the chat is unreachable for good (bot removed or blocked)
+    BLOCKED = "blocked"  # the chat refuses our credentials (a robot's key or signature): hold its
+    # messages and pause it until the configuration is fixed
     REJECTED = "rejected"  # the platform refuses this message for good (e.g. too long)
 
 

@@ -8,6 +8,7 @@ and HTML files, and queues each due subscription's messages in the outbox, exact
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -16,17 +17,34 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bot.config import CONSOLE, Config
-from bot.domain.models import Channel, DeliveryStatus, OutgoingMessage, Subscription, Topic
+from bot.config import Config
+from bot.domain.models import (
+    Channel,
+    DeliveryStatus,
+    OutgoingMessage,
+    Platform,
+    Subscription,
+    Topic,
+    channel_of,
+    robot_name,
+)
 from bot.domain.topics import effective_topics
 from bot.domain.when import covered_day, day_bounds, last_due
 from bot.store import Store
 from digests.build import build_digest, for_subscription
 from digests.render import digest_file_stem, render_html_page, render_markdown, render_telegram, render_text
+from digests.render_robots import render_dingtalk, render_feishu, render_wecom
 from digests.render_view import shared_rendering, story_count
 from digests.values import Digest
 
 log = logging.getLogger(__name__)
+
+# Each group robot's platform, and how a digest is written in its dialect.
+ROBOT_RENDERERS = {
+    Platform.WECOM: render_wecom,
+    Platform.DINGTALK: render_dingtalk,
+    Platform.FEISHU: render_feishu,
+}
 
 # How many past firings of a subscription are looked at for ones missed while the service was down.
 LOOKBACK_FIRINGS = 7
@@ -39,11 +57,6 @@ class DueReport:
     queued: list[str] = field(default_factory=list)  # "chat day (number of messages)"
     silent: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
-
-
-def channel_of(chat: str) -> Channel:
-    """The channel a configured chat lives on: "console", else Telegram (a numeric chat id)."""
-    return Channel.CONSOLE if chat == CONSOLE else Channel.TELEGRAM
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -95,10 +108,17 @@ class Digester:
         _write_atomically(page, render_html_page(digest))
         return [markdown, page]
 
-    def messages_for(self, channel: Channel, digest: Digest) -> list[OutgoingMessage]:
-        """The messages a channel gets for a digest: Telegram HTML parts, or one plain text."""
-        if channel is Channel.CONSOLE:
+    def messages_for(self, sub: Subscription, digest: Digest) -> list[OutgoingMessage]:
+        """The messages a subscription's chat gets for a digest: Telegram HTML parts, one plain
+        text for the console, a group robot's platform messages (JSON) in its dialect."""
+        if sub.channel is Channel.CONSOLE:
             return [OutgoingMessage(render_text(digest), "text")]
+        if sub.channel is Channel.ROBOT:
+            robot = self.config.robot(robot_name(sub.chat))
+            if robot is None:  # removed from the config since: its subscription goes at the next sync
+                return []
+            render = ROBOT_RENDERERS[robot.platform]
+            return [OutgoingMessage(json.dumps(m, ensure_ascii=False), "json") for m in render(digest)]
         return [OutgoingMessage(body, "html") for body in render_telegram(digest)]
 
     def sync_config_subscriptions(self) -> None:
@@ -144,7 +164,7 @@ class Digester:
             status = DeliveryStatus.SILENT
             silent = self.store.queue_delivery(sub, day, due, [], status=status, now=self.now())
             return None if silent is None else 0
-        messages = self.messages_for(sub.channel, mine)
+        messages = self.messages_for(sub, mine)
         with self.store.transaction():
             queued = self.store.queue_delivery(
                 sub, day, due, messages, stories=story_count(mine), now=self.now()

@@ -9,6 +9,7 @@ holds back the parts after it, so a digest never arrives shuffled.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class FlushReport:
     retried: int = 0
     failed: int = 0
     waiting: int = 0  # pending messages not yet due, or held behind an earlier part
+    held: int = 0  # pending messages of a paused chat (its credentials refused), kept for later
     errors: list[str] = field(default_factory=list)
 
 
@@ -69,11 +71,37 @@ class Deliverer:
         report = FlushReport()
         for channel, sender in self.senders.items():
             by_chat: dict[str, list[OutboxMessage]] = {}
+            paused = self.store.paused_chats(channel)  # held until their chat is fixed
             for message in self.store.pending_messages(channel):
+                if message.chat in paused:
+                    report.held += 1
+                    continue
                 by_chat.setdefault(message.chat, []).append(message)
             for chat, messages in by_chat.items():
                 await self._flush_chat(sender, chat, messages, report)
         return report
+
+    async def drain(
+        self, *, wait_cap: timedelta, on_wait: Callable[[float], None] | None = None
+    ) -> FlushReport:
+        """Flush, then wait for messages that fall due within ``wait_cap`` (a retry after a timeout,
+        a rate limit of a minute) and flush again, until none do. For a one-off command: the
+        service flushes on its own schedule. Waits longer than ``wait_cap`` are left to later."""
+        total = FlushReport()
+        while True:
+            report = await self.flush()
+            total.sent += report.sent
+            total.retried += report.retried
+            total.failed += report.failed
+            total.errors += report.errors
+            total.waiting, total.held = report.waiting, report.held
+            due = self.store.next_attempt(list(self.senders))
+            if due is None or due - self.now() > wait_cap:
+                return total
+            seconds = max((due - self.now()).total_seconds(), 0.0)
+            if on_wait is not None:
+                on_wait(seconds)
+            await asyncio.sleep(seconds)
 
     async def _flush_chat(
         self, sender: ChannelSender, chat: str, messages: list[OutboxMessage], report: FlushReport
@@ -123,7 +151,19 @@ class Deliverer:
             self.store.pause_subscription(message.channel, message.chat, error.detail, self.now())
             report.failed += 1
             return _Outcome.GONE
-        if error.failure in (Failure.REJECTED, Failure.BAD_MARKUP) or message.attempts + 1 >= MAX_ATTEMPTS:
+        if error.failure is Failure.BLOCKED:
+            # Our credentials are refused: nothing of this chat can go until they are fixed, and
+            # nothing is lost meanwhile. A restart (with a fixed configuration) tries again.
+            log.warning("%s: %s; holding its messages and pausing it", where, error.detail)
+            self.store.mark_retry(message, error.detail, None, count=False)
+            self.store.pause_subscription(message.channel, message.chat, error.detail, self.now())
+            report.held += 1
+            return _Outcome.WAIT
+        # A platform's "too many messages, wait N s" is not a failure of the message: it waits as
+        # long as it takes, never given up.
+        rate_limited = error.retry_after is not None
+        gave_up = not rate_limited and message.attempts + 1 >= MAX_ATTEMPTS
+        if error.failure in (Failure.REJECTED, Failure.BAD_MARKUP) or gave_up:
             # Lost for good whatever we do; the parts after it are still worth sending.
             log.error("%s: giving up after %d attempts: %s", where, message.attempts + 1, error.detail)
             self.store.mark_failed(message, error.detail, self.now())

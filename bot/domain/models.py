@@ -92,6 +92,39 @@ class Channel(StrEnum):
 
     TELEGRAM = "telegram"
     CONSOLE = "console"
+    ROBOT = "robot"  # a WeCom, DingTalk or Feishu group robot (a webhook), chat "robot:NAME"
+
+
+class Platform(StrEnum):
+    """A chat platform with custom group robots (webhooks)."""
+
+    WECOM = "wecom"  # 企业微信 群机器人
+    DINGTALK = "dingtalk"  # 钉钉 自定义机器人
+    FEISHU = "feishu"  # 飞书 自定义机器人
+
+
+# The console's chat, and the prefix of a group robot's chat ("robot:金融办工作群").
+CONSOLE_CHAT = "console"
+ROBOT_PREFIX = "robot:"
+
+
+def channel_of(chat: str) -> Channel:
+    """The channel a chat lives on: "console", "robot:NAME", else a Telegram chat id."""
+    if chat == CONSOLE_CHAT:
+        return Channel.CONSOLE
+    if chat.startswith(ROBOT_PREFIX):
+        return Channel.ROBOT
+    return Channel.TELEGRAM
+
+
+def robot_chat(name: str) -> str:
+    """The chat of the group robot called ``name``."""
+    return ROBOT_PREFIX + name
+
+
+def robot_name(chat: str) -> str:
+    """The robot's name in a ``robot:NAME`` chat."""
+    return chat.removeprefix(ROBOT_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)

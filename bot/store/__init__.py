@@ -20,12 +20,12 @@ import sqlite_utils
 
 from bot.store.items import ItemsMixin, SearchResult, SourceCount, StoredItem, UpsertOutcome
 from bot.store.migrations import migrations
-from bot.store.outbox import OutboxMixin
+from bot.store.outbox import ChatOutbox, OutboxMixin
 from bot.store.sources import SourcesMixin
 from bot.store.subscriptions import SubscriptionsMixin
 from bot.store.topics import TopicsMixin
 
-__all__ = ["SearchResult", "SourceCount", "Store", "StoredItem", "UpsertOutcome"]
+__all__ = ["ChatOutbox", "SearchResult", "SourceCount", "Store", "StoredItem", "UpsertOutcome"]
 
 
 class Store(ItemsMixin, SourcesMixin, SubscriptionsMixin, OutboxMixin, TopicsMixin):

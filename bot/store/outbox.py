@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,6 +24,15 @@ from bot.domain.models import (
     Subscription,
 )
 from bot.domain.when import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class ChatOutbox:
+    """One chat's part of the outbox, as ``status`` shows it."""
+
+    pending: int
+    last_sent: datetime | None
+    last_error: str
 
 
 def _time(value: str | None) -> datetime | None:
@@ -166,11 +176,19 @@ class OutboxMixin:
         )
         self._finish_delivery(message.delivery_id, stamp)
 
-    def mark_retry(self, message: OutboxMessage, error: str, next_attempt: datetime) -> None:
-        """A transient failure: try again at ``next_attempt``."""
+    def mark_retry(
+        self, message: OutboxMessage, error: str, next_attempt: datetime | None, *, count: bool = True
+    ) -> None:
+        """A failure worth trying again at ``next_attempt`` (None: when the chat is resumed);
+        ``count``: whether it counts towards giving the message up (a rate limit does not)."""
         self._conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, error = ?, next_attempt = ? WHERE id = ?",
-            (error, next_attempt.astimezone(UTC).isoformat(), message.id),
+            "UPDATE outbox SET attempts = attempts + ?, error = ?, next_attempt = ? WHERE id = ?",
+            (
+                1 if count else 0,
+                error,
+                next_attempt.astimezone(UTC).isoformat() if next_attempt else None,
+                message.id,
+            ),
         )
 
     def mark_failed(self, message: OutboxMessage, error: str, now: datetime | None = None) -> None:
@@ -194,6 +212,59 @@ class OutboxMixin:
             " AND NOT EXISTS (SELECT 1 FROM outbox WHERE delivery_id = ? AND status != 'sent')",
             (stamp, delivery_id, delivery_id),
         )
+
+    def sent_times(self, channel: Channel, since: datetime) -> dict[str, list[datetime]]:
+        """When each chat of ``channel`` was last sent messages (those sent after ``since``)."""
+        rows = self._conn.execute(
+            "SELECT chat, sent FROM outbox WHERE channel = ? AND status = 'sent' AND sent > ? ORDER BY sent",
+            (channel, since.astimezone(UTC).isoformat()),
+        ).fetchall()
+        times: dict[str, list[datetime]] = {}
+        for chat, sent in rows:
+            times.setdefault(chat, []).append(datetime.fromisoformat(sent))
+        return times
+
+    def resume_paused(self, channel: Channel, now: datetime) -> list[str]:
+        """Resume every paused subscription of ``channel``; returns the chats resumed."""
+        chats = sorted(self.paused_chats(channel))
+        self._conn.execute(
+            "UPDATE subscriptions SET paused = '', updated = ? WHERE channel = ? AND paused != ''",
+            (now.astimezone(UTC).isoformat(), channel),
+        )
+        return chats
+
+    def next_attempt(self, channels: Sequence[Channel]) -> datetime | None:
+        """The earliest time a pending message of these channels waits for (paused chats' held
+        messages aside); None when none waits."""
+        marks = ", ".join("?" for _ in channels)
+        row = self._conn.execute(
+            f"SELECT min(next_attempt) FROM outbox WHERE status = 'pending' AND channel IN ({marks})"
+            " AND next_attempt IS NOT NULL AND chat NOT IN"
+            " (SELECT chat FROM subscriptions WHERE channel = outbox.channel AND paused != '')",
+            list(channels),
+        ).fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def chat_outboxes(self, channel: Channel) -> dict[str, ChatOutbox]:
+        """Per chat of ``channel``: messages waiting, the last one sent, the last error."""
+        rows = self._conn.execute(
+            "SELECT chat, sum(status = 'pending'), max(CASE WHEN status = 'sent' THEN sent END),"
+            " (SELECT error FROM outbox AS o WHERE o.channel = outbox.channel AND o.chat = outbox.chat"
+            "  AND o.error != '' ORDER BY o.id DESC LIMIT 1)"
+            " FROM outbox WHERE channel = ? GROUP BY chat",
+            (channel,),
+        ).fetchall()
+        return {
+            chat: ChatOutbox(pending or 0, datetime.fromisoformat(sent) if sent else None, error or "")
+            for chat, pending, sent, error in rows
+        }
+
+    def paused_chats(self, channel: Channel) -> set[str]:
+        """The chats of ``channel`` whose subscription is paused: their messages are held."""
+        rows = self._conn.execute(
+            "SELECT chat FROM subscriptions WHERE channel = ? AND paused != ''", (channel,)
+        ).fetchall()
+        return {chat for (chat,) in rows}
 
     def outbox_counts(self) -> dict[str, int]:
         """How many messages are pending, sent and failed."""

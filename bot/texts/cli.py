@@ -49,7 +49,10 @@ FETCH_SKIPPED = "，跳过 {n} 个文件"
 FETCH_REJECTED = "，拒收 {n} 条"
 FETCH_ERROR = "{name}（{kind}）：失败：{error}"
 FETCH_NEXT = "  下次尝试：{when}"
-ALREADY_RUNNING = "另一个 finews-bot run 正在使用数据库 {database}（进程 {pid}），本次不启动。"
+ALREADY_RUNNING = (
+    "另一个 finews-bot run 正在使用数据库 {database}"
+    "（进程 {pid}，也可能是正在发送的 digest --send），本次不启动。"
+)
 
 ERROR_PREFIX = "finews-bot: "
 
@@ -62,6 +65,11 @@ DIGEST_NO_SUBSCRIPTIONS = (
 DIGEST_ALREADY = "{chat}：{day} 的日报已处理过（{status}），不重复发送。"
 DIGEST_QUEUED = "{chat}：{day} 的日报已排队，共 {parts} 条消息。"
 DIGEST_SENT = "发送完成：已发送 {sent} 条，失败 {failed} 条，等待中 {waiting} 条。"
+DIGEST_WAITING = "等待 {seconds} 秒后继续发送（限流或重试）……"
+DIGEST_ROBOTS_BY_SERVICE = "finews-bot run（进程 {pid}）正在运行：群机器人的消息由它发送。"
+DIGEST_ROBOT_SENT = "{chat}：{day} 的日报已发送 {sent}/{parts} 条"
+DIGEST_ROBOT_PAUSED = "；已暂停，其余消息保留待发：{reason}（修正配置后重新运行即可继续）"
+DIGEST_ROBOT_LATER = "；{n} 条等待中（{when} 后可发），由 finews-bot run 或下次 digest --send 发送"
 DIGEST_WAITING_TELEGRAM = "有 {n} 条 Telegram 消息等待发送：它们由 finews-bot run（配置了机器人令牌时）发出。"
 
 TELEGRAM_NO_TOKEN = (

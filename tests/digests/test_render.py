@@ -6,7 +6,7 @@ import html
 import random
 import re
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -23,10 +23,9 @@ from digests.render import (
     render_text,
 )
 from digests.render_view import shared_rendering, story_count
-from digests.values import Digest, Entry, Outlet, SnippetPart, TopicSection
+from digests.values import Digest, SnippetPart, TopicSection
+from tests.helpers.digests import DAY, make_digest, make_entry, section
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-DAY = date(2026, 11, 20)
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote"}
 
 
@@ -38,32 +37,6 @@ def units(text: str) -> int:
 def norm(text: str) -> str:
     """What the renderer shows of a text: one line, runs of whitespace collapsed."""
     return " ".join(text.split())
-
-
-def make_entry(
-    title: str = "株洲市财政局发布预算报告",
-    url: str = "https://example.com/a",
-    outlets: tuple[str, ...] = ("株洲日报",),
-    snippet: tuple[SnippetPart, ...] = (
-        SnippetPart("今年"),
-        SnippetPart("财政", True),
-        SnippetPart("收入增长。"),
-    ),
-    published: datetime = datetime(2026, 11, 20, 8, 30, tzinfo=SHANGHAI),
-) -> Entry:
-    copies = tuple(
-        Outlet(name, f"id-{index}", published + timedelta(minutes=index), url)
-        for index, name in enumerate(outlets)
-    )
-    return Entry(title, url, published, copies, snippet, ("财政",), 1.0)
-
-
-def make_digest(*sections: TopicSection, label: str = "", timezone: str = "Asia/Shanghai") -> Digest:
-    return Digest(DAY, timezone, sections, items_considered=420, label=label)
-
-
-def section(name: str, *entries: Entry, total: int | None = None) -> TopicSection:
-    return TopicSection(name, f"{name}相关", len(entries) if total is None else total, entries)
 
 
 # What may stand between text in a message: a tag Telegram knows (a link only with an http(s)
