@@ -87,6 +87,30 @@ RULES = {
 }
 
 
+class _Redactor(logging.Filter):
+    """Blanks the robots' webhook keys and secrets out of the HTTP client's log records.
+
+    httpx logs every request's full URL at INFO, and a webhook URL carries the robot's key. The
+    command line keeps httpx's logger at WARNING, but a secret must not depend on a log level
+    someone else sets: whatever the level, these records are redacted.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in sorted(self.secrets, key=len, reverse=True):
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, ()
+        return True
+
+
+_REDACTOR = _Redactor()
+
+
 def time_scale(environ: Mapping[str, str] | None = None) -> float:
     """The test-only time scale (see :data:`TIME_SCALE_VARIABLE`)."""
     value = (os.environ if environ is None else environ).get(TIME_SCALE_VARIABLE, "").strip()
@@ -142,6 +166,10 @@ class RobotChannel:
         """``sent_ago``: per robot name, how many seconds ago its recent messages went out (from the
         outbox), so that pacing holds across a restart."""
         self.robots = {robot.name: robot for robot in robots}
+        for robot in robots:
+            _REDACTOR.secrets.update(robot.secrets())
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).addFilter(_REDACTOR)  # added once, however many channels
         self.scale = time_scale() if scale is None else scale
         self._client = client
         now = time.monotonic()

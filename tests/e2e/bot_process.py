@@ -80,6 +80,7 @@ def write_config(
     subscriptions: Sequence[Mapping[str, Any]] = (),
     digest: Mapping[str, Any] | None = None,
     telegram: Mapping[str, Any] | None = None,
+    robots: Sequence[Mapping[str, Any]] = (),
 ) -> Path:
     """A config.toml in ``folder``: the seeds as a folder source, a few topics, fast polling."""
     digest_settings = {"check_every": "1s", "grace": "6h", **(digest or {})}
@@ -105,6 +106,9 @@ def write_config(
         "[telegram]",
         *(f"{key} = {toml_value(value)}" for key, value in telegram_settings.items()),
     ]
+    for robot in robots:
+        lines += ["", "[[robots]]"]
+        lines += [f"{key} = {toml_value(value)}" for key, value in robot.items()]
     for sub in subscriptions:
         lines += ["", "[[subscriptions]]"]
         lines += [f"{key} = {toml_value(value)}" for key, value in sub.items()]

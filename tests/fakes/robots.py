@@ -668,6 +668,11 @@ class FakeRobot:
         """The next ``count`` requests are read, then their connection is closed without an answer."""
         self._queue(_Fault("drop"), count)
 
+    def clear_faults(self) -> None:
+        """Forget the faults still queued (requests from now on are answered normally)."""
+        with self._cond:
+            self._faults.clear()
+
     def clear(self) -> None:
         """Forget records, queued faults and rate-limit state; keep the key, secret and revocation."""
         with self._cond:
