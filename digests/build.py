@@ -68,10 +68,13 @@ def build_digest(
     *,
     top: int = 5,
     priority: SourcePriority | None = None,
+    first_day: date | None = None,
 ) -> Digest:
-    """The digest of ``day`` over every topic, from the items published that day."""
+    """The digest of ``day`` (or of ``first_day`` to ``day``) over every topic, from the items
+    published then."""
     with _collector_paused():
-        return _build(items, topics, day, timezone, top, priority or {})
+        digest = _build(items, topics, day, timezone, top, priority or {})
+    return replace(digest, first_day=first_day) if first_day is not None and first_day < day else digest
 
 
 def _build(

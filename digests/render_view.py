@@ -267,6 +267,11 @@ def _digest_view(digest: Digest) -> DigestView:
     zone = ZoneInfo(digest.timezone)
     iso = digest.day.isoformat()
     dated = texts.DATE_LINE.format(day=iso, weekday=texts.WEEKDAYS[digest.day.weekday()])
+    if digest.first_day is not None:  # several days: "2022-04-01 至 2022-04-03"
+        first = digest.first_day.isoformat()
+        first_dated = texts.DATE_LINE.format(day=first, weekday=texts.WEEKDAYS[digest.first_day.weekday()])
+        iso = texts.PERIOD.format(first=first, last=iso)
+        dated = texts.PERIOD.format(first=first_dated, last=dated)
     label = cap(clean(digest.label), NAME_LIMIT)
     if label:
         title = texts.TITLE_LABEL.format(day=iso, label=label)

@@ -119,6 +119,9 @@ class Digest:
     sections: tuple[TopicSection, ...]  # topics without entries are left out
     items_considered: int  # items published that day
     label: str = ""  # whose digest this is (a chat's title), or "" for all topics
+    # A digest covering several days (a weekday subscription's Monday digest covers Friday to
+    # Sunday) starts on ``first_day`` and ends on ``day``; None: it covers ``day`` alone.
+    first_day: date | None = None
 
     @property
     def stories(self) -> int:

@@ -13,9 +13,11 @@ import logging
 from dataclasses import replace
 
 from bot.texts import chat as T
-from handlers import admin, digest, info, search, subscriptions
+from handlers import admin, audit, digest, info, search, subscriptions
 from handlers.markup import prepend, text_line, text_reply
 from handlers.pager import PREFIX as PAGE_PREFIX
+from handlers.permissions import Access, may_run
+from handlers.refusals import refusal_reply
 from handlers.request import Command, Context, Handler, Reply, Request
 
 log = logging.getLogger(__name__)
@@ -31,16 +33,19 @@ def _help(ctx: Context, request: Request) -> Reply:
     return info.help_reply(COMMANDS, request)
 
 
-def _command(name: str, usage: str, example: str, handler: Handler, **flags: bool) -> Command:
-    return Command(name, usage, T.SUMMARY[name], example, handler, **flags)
+def _command(
+    name: str, usage: str, example: str, handler: Handler, access: Access = Access.EVERYONE
+) -> Command:
+    return Command(name, usage, T.SUMMARY[name], example, handler, access)
 
 
 def _admin(name: str, usage: str, example: str, handler: Handler) -> Command:
-    # Kept out of Telegram's command menu, which every member of a group sees.
-    return _command(name, usage, example, handler, admin=True, menu=False)
+    # Kept out of Telegram's command menu, which every member of a group sees. Topics are edited
+    # by a group's admins for that group (本群) and by configured admins for every chat (全局).
+    return Command(name, usage, T.SUMMARY[name], example, handler, Access.EDITORS, menu=False)
 
 
-# group_admin: the command changes the chat's subscription, which in a group only its admins may.
+# CHAT_ADMINS: the command changes the chat's subscription, which in a group only its admins may.
 COMMANDS: tuple[Command, ...] = (
     _command("start", "", "/start", info.start_command),
     _command("help", "[命令]", "/help latest", _help),
@@ -53,28 +58,28 @@ COMMANDS: tuple[Command, ...] = (
         "[主题…] [HH:MM]",
         "/subscribe 上市 普惠金融 08:30",
         subscriptions.subscribe_command,
-        group_admin=True,
+        Access.CHAT_ADMINS,
     ),
-    _command("unsubscribe", "", "/unsubscribe", subscriptions.unsubscribe_command, group_admin=True),
+    _command("unsubscribe", "", "/unsubscribe", subscriptions.unsubscribe_command, Access.CHAT_ADMINS),
     _command("subscriptions", "", "/subscriptions", subscriptions.subscriptions_command),
     _command(
         "settime",
         "<HH:MM> [每天|工作日]",
         "/settime 07:45 工作日",
         subscriptions.settime_command,
-        group_admin=True,
+        Access.CHAT_ADMINS,
     ),
     _command("sources", "", "/sources", info.sources_command),
     _command("status", "", "/status", info.status_command),
-    _admin("addkw", "<主题> <词…>", "/addkw 上市 科创板", admin.editor("addkw")),
-    _admin("delkw", "<主题> <词…>", "/delkw 上市 挂牌", admin.editor("delkw")),
-    _admin("addexclude", "<主题> <词…>", "/addexclude 上市 招聘", admin.editor("addexclude")),
-    _admin("delexclude", "<主题> <词…>", "/delexclude 上市 招聘", admin.editor("delexclude")),
-    _admin("addnotin", "<主题> <上下文…>", "/addnotin 上市 线上市场", admin.editor("addnotin")),
-    _admin("delnotin", "<主题> <上下文…>", "/delnotin 上市 线上市场", admin.editor("delnotin")),
-    _admin("newtopic", "<名称> <关键词…>", "/newtopic 债券 债券 城投债", admin.newtopic_command),
-    _admin("deltopic", "<名称>", "/deltopic 债券", admin.deltopic_command),
-    _admin("audit", "[条数]", "/audit 20", admin.audit_command),
+    _admin("addkw", "[全局|本群] <主题> <词…>", "/addkw 上市 科创板", admin.editor("addkw")),
+    _admin("delkw", "[全局|本群] <主题> <词…>", "/delkw 上市 挂牌", admin.editor("delkw")),
+    _admin("addexclude", "[全局|本群] <主题> <词…>", "/addexclude 上市 招聘", admin.editor("addexclude")),
+    _admin("delexclude", "[全局|本群] <主题> <词…>", "/delexclude 上市 招聘", admin.editor("delexclude")),
+    _admin("addnotin", "[全局|本群] <主题> <上下文…>", "/addnotin 上市 线上市场", admin.editor("addnotin")),
+    _admin("delnotin", "[全局|本群] <主题> <上下文…>", "/delnotin 上市 线上市场", admin.editor("delnotin")),
+    _admin("newtopic", "[全局|本群] <名称> <关键词…>", "/newtopic 债券 债券 城投债", admin.newtopic_command),
+    _admin("deltopic", "[全局|本群] <名称>", "/deltopic 债券", admin.deltopic_command),
+    _admin("audit", "[条数]", "/audit 20", audit.audit_command),
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}
@@ -112,11 +117,6 @@ def _unknown(name: str) -> Reply:
     return text_reply(*lines)
 
 
-def _permitted(command: Command, request: Request) -> bool:
-    # The adapter has asked the platform who is an admin; handlers check again themselves.
-    return request.is_admin or not command.needs_admin(request.chat_type)
-
-
 def _dispatch(ctx: Context, request: Request) -> Reply:
     if request.action:
         if request.action.startswith(PAGE_PREFIX):
@@ -126,8 +126,10 @@ def _dispatch(ctx: Context, request: Request) -> Reply:
     command = _BY_NAME.get(name)
     if command is None:
         return _unknown(name)
-    if not _permitted(command, request):
-        return text_reply(T.ADMIN_ONLY if command.admin else T.GROUP_ADMIN_ONLY)
+    # The adapter has asked the platform who is an admin; handlers check again themselves.
+    refusal = may_run(command.access, request.role, request.group)
+    if refusal is not None:
+        return refusal_reply(refusal, command.access)
     args = [arg for arg in request.args if arg.strip()]
     notes = []
     if len(args) > MAX_ARGS:

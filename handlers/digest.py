@@ -20,7 +20,7 @@ def digest_command(ctx: Context, request: Request) -> Reply:
         return text_reply(T.BAD_DATE.format(value=cap(text, 30)), T.DIGEST_USAGE)
     sub = ctx.store.subscription(request.channel, request.chat)
     topics = sub.topics if sub is not None else ()
-    digest = ctx.digester.day_digest(day, topics)
+    digest = ctx.digester.day_digest(day, topics, chat=request.chat)
     scope = "、".join(topics) if topics else T.ALL_TOPICS
     header = T.DIGEST_HEADER.format(day=day.isoformat(), topics=scope)
     reply = text_reply(header)

@@ -15,6 +15,7 @@ from bot.ingest.health import Health
 from bot.ingest.status import CHAT_LAYOUT, other_items_line, source_lines, sources_overview
 from bot.texts import chat as T
 from handlers.markup import text_line, text_reply
+from handlers.permissions import Access
 from handlers.request import Command, Context, Line, Reply, Request, Span, Style
 
 
@@ -28,7 +29,7 @@ def _usage(command: Command) -> str:
 
 
 def _command_lines(command: Command) -> list[Line]:
-    note = T.HELP_GROUP_ADMIN if command.group_admin and not command.admin else ""
+    note = T.HELP_GROUP_ADMIN if command.access is Access.CHAT_ADMINS else ""
     return [
         text_line(_usage(command), Style.BOLD),
         text_line(T.HELP_ENTRY.format(summary=command.summary, example=command.example, note=note)),
@@ -56,12 +57,15 @@ def help_reply(commands: Sequence[Command], request: Request) -> Reply:
 
 def topics_command(ctx: Context, request: Request) -> Reply:
     """/topics: the effective topics (config file + chat edits) with their rules."""
-    topics = ctx.digester.topics()
+    topics = ctx.digester.topics(request.chat)
     if not topics:
         return text_reply(T.NO_TOPICS)
+    own = ctx.store.chat_overlays(request.chat)  # what this chat changed for itself
     lines: list[Line] = [text_line(T.TOPICS_HEADER.format(n=len(topics)))]
     for topic in topics.values():
         head: Line = (Span(T.TOPIC_NAME.format(name=topic.name), Style.BOLD),)
+        if topic.name in own:
+            head += (Span(T.SCOPE_CHAT_CHANGED),)
         if topic.description:
             head += (Span(cap(clean(topic.description), 60)),)
         lines.append(head)
@@ -77,6 +81,9 @@ def topics_command(ctx: Context, request: Request) -> Reply:
             if values:
                 label = T.FIELD_LABELS[field]
                 lines.append(text_line(T.TOPIC_RULE.format(field=label, values=cap("、".join(values), 200))))
+    hidden = [name for name, overlay in own.items() if overlay.hidden]
+    if hidden:
+        lines.append(text_line(T.TOPICS_HIDDEN.format(names="、".join(hidden))))
     lines.append(text_line(T.TOPICS_HINT))
     return Reply(tuple(lines))
 

@@ -20,6 +20,7 @@ from bot.domain.models import AuditEntry, Channel
 from bot.store import Store
 from digests.values import Digest
 from handlers.pager import Pager
+from handlers.permissions import Access, Role, needs_group_role
 
 
 class Style(StrEnum):
@@ -85,8 +86,13 @@ class Request:
     user_name: str = ""
     chat_title: str = ""
     channel: Channel = Channel.TELEGRAM
-    is_admin: bool = False  # a global admin, or an administrator of this group
+    role: Role = Role.MEMBER  # see handlers.permissions
     action: str = ""  # for a button press: the button's action
+
+    @property
+    def group(self) -> bool:
+        """Whether the chat is a group."""
+        return self.chat_type is ChatType.GROUP
 
     @property
     def raw_args(self) -> str:
@@ -109,8 +115,11 @@ class Context:
     def __post_init__(self) -> None:
         self.digester = Digester(self.config, self.store, self.now)
 
-    def audit(self, request: Request, action: str, target: str, before: Any, after: Any) -> AuditEntry:
-        """The audit record of a change made now by the user who sent ``request``."""
+    def audit(
+        self, request: Request, action: str, target: str, before: Any, after: Any, *, scope: str = ""
+    ) -> AuditEntry:
+        """The audit record of a change made now by the user who sent ``request``; ``scope``: the
+        chat whose own topics changed ("" for the global ones and for subscriptions)."""
         return AuditEntry(
             at=self.now(),
             user_id=request.user_id,
@@ -120,6 +129,7 @@ class Context:
             target=target,
             before=before,
             after=after,
+            scope=scope,
         )
 
 
@@ -135,12 +145,16 @@ class Command:
     summary: str  # one line in Chinese, for /help and the command menu
     example: str  # e.g. "/latest 株洲"
     handler: Handler
-    admin: bool = False  # needs an admin (global, or of this group)
-    group_admin: bool = False  # in a group, needs one of the group's administrators
+    access: Access = Access.EVERYONE  # who may run it (see handlers.permissions)
     menu: bool = True  # listed in the Telegram command menu
 
+    @property
+    def admin(self) -> bool:
+        """Whether it is an admin's command (listed apart in /help): it changes topics or is the
+        admins' own."""
+        return self.access in (Access.EDITORS, Access.ADMINS)
+
     def needs_admin(self, chat_type: ChatType) -> bool:
-        """Whether running it in a chat of ``chat_type`` needs an admin: the one permission rule,
-        which adapters use to decide whether to ask the platform and :func:`~handlers.commands.dispatch`
-        enforces."""
-        return self.admin or (self.group_admin and chat_type is ChatType.GROUP)
+        """Whether the adapter must ask the platform if the user administers the group before
+        :func:`~handlers.commands.dispatch` applies the one permission rule."""
+        return needs_group_role(self.access, chat_type is ChatType.GROUP)

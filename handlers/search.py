@@ -70,7 +70,7 @@ def _resolve_topic(name: str, names: Sequence[str]) -> str:
 def topic_command(ctx: Context, request: Request) -> Reply:
     """/topic <主题> [条数]: the newest items matching every rule of the topic."""
     words, count = split_count(request.args)
-    topics = ctx.digester.topics()
+    topics = ctx.digester.topics(request.chat)
     if not words:
         return text_reply(T.TOPIC_USAGE, T.AVAILABLE_TOPICS.format(names="、".join(topics) or T.NONE))
     size, notes = _page_size(count)
@@ -92,7 +92,8 @@ def turn_page(ctx: Context, request: Request) -> Reply:
 def _query(ctx: Context, state: PageState, page: int) -> news.NewsReply | news.UnknownTopic:
     offset = (page - 1) * state.page_size
     if state.command == "topic":
-        return news.topic(ctx.store, ctx.digester.topics(), state.args[0], state.page_size, offset=offset)
+        topics = ctx.digester.topics(state.chat)
+        return news.topic(ctx.store, topics, state.args[0], state.page_size, offset=offset)
     return news.latest(ctx.store, state.args, state.page_size, offset=offset)
 
 

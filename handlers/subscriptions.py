@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from datetime import time
 from typing import Any
 
-from bot.domain.models import Subscription
+from bot.domain.models import Channel, Subscription
 from bot.domain.safetext import cap, clean
 from bot.domain.textindex import fold
 from bot.domain.when import DAILY, DAYS_WORDS, looks_like_time, parse_time
 from bot.texts import chat as T
 from handlers.markup import text_reply
+from handlers.permissions import Access, Role, may_change_chat
+from handlers.refusals import refusal_reply
 from handlers.request import ChatType, Context, Reply, Request
 
 DEFAULT_TIME = time(8, 30)
@@ -28,10 +30,10 @@ ALL_WORDS = ("全部", "所有", "all")
 MAX_LISTED = 30  # subscriptions listed to an admin; the rest are counted
 
 
-def may_change_chat(request: Request) -> bool:
-    """Whether the user may change this chat's subscription: anyone in a private chat, an
-    administrator in a group."""
-    return request.chat_type is ChatType.PRIVATE or request.is_admin
+def _refused(request: Request) -> Reply | None:
+    """Why the user may not change this chat's subscription (see handlers.permissions), or None."""
+    refusal = may_change_chat(request.role, request.group)
+    return refusal_reply(refusal, Access.CHAT_ADMINS) if refusal is not None else None
 
 
 def days_label(days: str) -> str:
@@ -85,8 +87,11 @@ def _unknown_topics(names: Sequence[str], known: Sequence[str]) -> str:
 
 def subscribe_command(ctx: Context, request: Request) -> Reply:
     """/subscribe [主题…] [HH:MM]: receive the digest here every day (or workday)."""
-    if not may_change_chat(request):
-        return text_reply(T.GROUP_ADMIN_ONLY)
+    if (refused := _refused(request)) is not None:
+        return refused
+    if request.channel is Channel.TELEGRAM and not ctx.config.telegram.token:
+        # Refused now rather than queued for ever: without a token nothing reaches Telegram.
+        return text_reply(T.NO_TELEGRAM_TOKEN)
     names, times, days = _split_subscribe_args(request.args)
     if len(times) > 1:
         return text_reply(T.ONE_TIME_ONLY, T.SUBSCRIBE_USAGE)
@@ -96,7 +101,7 @@ def subscribe_command(ctx: Context, request: Request) -> Reply:
     every = [n for n in names if fold(n) in ALL_WORDS]
     names = [n for n in names if fold(n) not in ALL_WORDS]
     with ctx.store.transaction():
-        known = list(ctx.digester.topics())
+        known = list(ctx.digester.topics(request.chat))
         unknown = [n for n in names if n not in known]
         if unknown:
             return text_reply(_unknown_topics(unknown, known))
@@ -121,8 +126,8 @@ def subscribe_command(ctx: Context, request: Request) -> Reply:
 
 def unsubscribe_command(ctx: Context, request: Request) -> Reply:
     """/unsubscribe: stop this chat's daily digest."""
-    if not may_change_chat(request):
-        return text_reply(T.GROUP_ADMIN_ONLY)
+    if (refused := _refused(request)) is not None:
+        return refused
     with ctx.store.transaction():
         before = ctx.store.subscription(request.channel, request.chat)
         if before is None:
@@ -134,8 +139,8 @@ def unsubscribe_command(ctx: Context, request: Request) -> Reply:
 
 def settime_command(ctx: Context, request: Request) -> Reply:
     """/settime <HH:MM> [每天|工作日]: when this chat's digest arrives."""
-    if not may_change_chat(request):
-        return text_reply(T.GROUP_ADMIN_ONLY)
+    if (refused := _refused(request)) is not None:
+        return refused
     _, times, days = _split_subscribe_args(request.args)
     if not times:
         return text_reply(T.SETTIME_USAGE)
@@ -162,7 +167,7 @@ def settime_command(ctx: Context, request: Request) -> Reply:
 
 def subscriptions_command(ctx: Context, request: Request) -> Reply:
     """/subscriptions: this chat's subscription; for an admin in a private chat, every one."""
-    if request.is_admin and request.chat_type is ChatType.PRIVATE:
+    if request.role is Role.ADMIN and request.chat_type is ChatType.PRIVATE:
         subs = ctx.store.subscriptions()
         if not subs:
             return text_reply(T.NO_SUBSCRIPTIONS_AT_ALL)

@@ -2,8 +2,8 @@
 
 Each line is a command (``/latest 株洲``); a line without a slash is a keyword search. Buttons are
 shown as numbered choices and chosen with ``:1``, ``:2``. The console's user is a local operator
-and counts as an admin unless ``finews-bot chat --member`` is given; ``--group`` makes the chat a
-group, to try what group members may and may not do.
+and counts as an admin unless ``finews-bot chat --role member`` (or ``group-admin``) says otherwise;
+``--group`` makes the chat a group: every role can be tried without a chat platform.
 
 On a terminal it prompts (with line editing when ``readline`` is there); otherwise it reads
 commands from standard input, one per line, and prints each reply followed by a blank line, which
@@ -21,6 +21,7 @@ from bot.texts import chat as T
 from digests.render import render_text
 from handlers.commands import dispatch, parse_line
 from handlers.markup import to_text
+from handlers.permissions import Role
 from handlers.request import Button, ChatType, Context, Reply, Request
 
 PROMPT = "finews> "
@@ -30,13 +31,13 @@ QUIT = (":q", ":quit")
 class ConsoleChat:
     """One console conversation: turns lines into requests and replies into text."""
 
-    def __init__(self, ctx: Context, *, user: str, chat: str, group: bool, admin: bool) -> None:
-        """Talk as ``user`` in ``chat``; ``admin``: the user may use admin commands."""
+    def __init__(self, ctx: Context, *, user: str, chat: str, group: bool, role: Role) -> None:
+        """Talk as ``user`` in ``chat`` with ``role`` (see :mod:`handlers.permissions`)."""
         self.ctx = ctx
         self.user = user
         self.chat = chat
         self.group = group
-        self.admin = admin
+        self.role = role
         self._buttons: tuple[Button, ...] = ()  # those of the last reply, for :1, :2
 
     def _request(self, command: str, args: tuple[str, ...], action: str = "") -> Request:
@@ -49,7 +50,7 @@ class ConsoleChat:
             user_name=self.user,
             chat_title=T.CONSOLE_TITLE,
             channel=Channel.CONSOLE,
-            is_admin=self.admin,
+            role=self.role,
             action=action,
         )
 

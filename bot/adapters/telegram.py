@@ -60,6 +60,7 @@ from bot.texts import chat as T
 from digests.render import render_telegram
 from handlers.commands import COMMANDS, dispatch, find_command
 from handlers.markup import to_html, to_text
+from handlers.permissions import Role
 from handlers.request import ChatType, Context, Reply, Request
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,8 @@ def send_error_for(error: TelegramError) -> SendError:
         return SendError(Failure.GONE, detail)
     if isinstance(error, ChatMigrated):
         # A group upgraded to a supergroup: PTB raises ChatMigrated (not BadRequest) for
-        # Telegram's 400, and the old id will never work again.
-        return SendError(Failure.GONE, detail)  # "Group migrated to supergroup. New chat id: …"
+        # Telegram's 400. The old id will never work again; the chat lives on under the new one.
+        return SendError(Failure.MOVED, detail, moved_to=str(error.new_chat_id))
     if isinstance(error, BadRequest):
         lowered = detail.lower()
         if "can't parse entities" in lowered or "unsupported start tag" in lowered:
@@ -147,6 +148,16 @@ class _Worker:
         """Run the command in the worker thread."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, request)
 
+    async def move_chat(self, old: str, new: str, now: datetime) -> None:
+        """A group became a supergroup: its subscription and own topics follow it (worker thread)."""
+
+        def move() -> None:
+            store = self._context().store
+            with store.transaction():
+                store.move_chat(Channel.TELEGRAM, old, new, now)
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, move)
+
     def _close_stores(self) -> None:
         for store in self._stores:
             store.close()
@@ -170,7 +181,8 @@ class TelegramAdapter:
         self.config = config
         self.settings = config.telegram
         self.worker = _Worker(config, now)
-        self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._now = now
+        self._admin_cache: dict[tuple[str, str], tuple[float, Role]] = {}
         self.application = (
             Application.builder()
             .token(token)
@@ -182,6 +194,7 @@ class TelegramAdapter:
         )
         # addFilter ignores a filter that is already there: one per process, however many adapters.
         logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_FLOOD_LOG_FILTER)
+        self.application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         self.application.add_handler(MessageHandler(filters.COMMAND, self._on_command))
         self.application.add_handler(CallbackQueryHandler(self._on_button))
         self.application.add_error_handler(self._on_error)
@@ -259,11 +272,14 @@ class TelegramAdapter:
         allowed = self.settings.allowed_chats
         return not allowed or str(chat_id) in allowed
 
-    async def _is_admin(self, chat_id: int, chat_type: str, user_id: int) -> bool:
+    async def _role(self, chat_id: int, chat_type: str, user_id: int, *, ask: bool) -> Role:
+        """Who the user is here: a configured admin; else, when ``ask`` (the command needs it) in a
+        group, its administrator or a member as Telegram says — or unknown when Telegram cannot
+        be asked (the user is told to try again, not refused as a member)."""
         if str(user_id) in self.settings.admins:
-            return True
-        if chat_type not in _GROUP_TYPES:
-            return False
+            return Role.ADMIN
+        if not ask or chat_type not in _GROUP_TYPES:
+            return Role.MEMBER
         key = (str(chat_id), str(user_id))
         cached = self._admin_cache.get(key)
         now = monotonic_time.monotonic()
@@ -271,12 +287,13 @@ class TelegramAdapter:
             return cached[1]
         try:
             member = await self.application.bot.get_chat_member(chat_id, user_id)
-            is_admin = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
         except TelegramError as error:
             log.warning("could not ask Telegram whether %s administers %s: %s", user_id, chat_id, error)
-            return False  # unknown: refuse, politely (the user can retry)
-        self._admin_cache[key] = (now, is_admin)
-        return is_admin
+            return Role.UNKNOWN
+        administers = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+        role = Role.GROUP_ADMIN if administers else Role.MEMBER
+        self._admin_cache[key] = (now, role)
+        return role
 
     def _parse_command(self, message: Message) -> tuple[str, list[str]] | None:
         """The command name and arguments, or None if the command is addressed to another bot."""
@@ -293,6 +310,15 @@ class TelegramAdapter:
             return None  # /latest@otherbot: not for us
         return name.lower(), text[entity.length :].split()
 
+    async def _on_migrate(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group upgraded to a supergroup: Telegram says so in the old group's last message."""
+        message = update.effective_message
+        if message is None or message.migrate_to_chat_id is None:
+            return  # the new group's first message (migrate_from_chat_id) says the same again
+        old, new = str(message.chat_id), str(message.migrate_to_chat_id)
+        log.info("chat %s became %s: its subscription and topics move with it", old, new)
+        await self.worker.move_chat(old, new, self._now())
+
     async def _on_command(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         chat = update.effective_chat
@@ -308,10 +334,8 @@ class TelegramAdapter:
             return
         command = find_command(name)
         chat_type = ChatType.GROUP if chat.type in _GROUP_TYPES else ChatType.PRIVATE
-        if command is not None and command.needs_admin(chat_type):
-            is_admin = await self._is_admin(chat.id, chat.type, user.id)
-        else:
-            is_admin = str(user.id) in self.settings.admins
+        ask = command is not None and command.needs_admin(chat_type)
+        role = await self._role(chat.id, chat.type, user.id, ask=ask)
         request = Request(
             command=name,
             args=tuple(args),
@@ -321,7 +345,7 @@ class TelegramAdapter:
             user_name=user.full_name or user.username or str(user.id),
             chat_title=chat.title or chat.full_name or "",
             channel=Channel.TELEGRAM,
-            is_admin=is_admin,
+            role=role,
         )
         reply = await self.worker.handle(request)
         await self._deliver(chat.id, reply)

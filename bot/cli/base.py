@@ -9,6 +9,8 @@ from enum import IntEnum
 from typing import Any
 
 from bot.config import Config
+from bot.domain.models import Topic
+from bot.domain.topics import chat_topics, effective_topics
 from bot.store import Store
 from bot.texts import cli as texts
 
@@ -54,3 +56,10 @@ def local_minute(moment: str | None, zone: tzinfo) -> str:
     if not moment:
         return "—"
     return f"{datetime.fromisoformat(moment).astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def stored_topics(config: Config, store: Store, chat: str | None = None) -> dict[str, Topic]:
+    """The effective topics (the config file's with the admins' chat edits); for ``chat``, with
+    that chat's own changes laid over them."""
+    topics = effective_topics(config.topics, store.topic_edits())
+    return topics if chat is None else chat_topics(topics, store.chat_overlays(chat))

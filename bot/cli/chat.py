@@ -15,6 +15,7 @@ from bot.adapters.console import ConsoleChat, run_interactive, run_script
 from bot.cli.base import ExitCode, open_store
 from bot.config import CONSOLE, Config
 from bot.domain.when import Clock
+from handlers.permissions import Role
 from handlers.request import Context
 
 
@@ -23,7 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", metavar="NAME", help="your name in the audit log (default: the login name)")
     parser.add_argument("--chat", default=CONSOLE, metavar="ID", help=f"the chat id (default: {CONSOLE})")
     parser.add_argument("--group", action="store_true", help="act as a group chat rather than a private one")
-    parser.add_argument("--member", action="store_true", help="act as an ordinary member, not as an admin")
+    parser.add_argument(
+        "--role",
+        choices=[r.value for r in Role if r is not Role.UNKNOWN],
+        default=Role.ADMIN.value,
+        help="who you are: admin (a configured admin, the default), group-admin (an administrator of"
+        " this group: edits only its own topics and subscription) or member (queries only)",
+    )
+    parser.add_argument(
+        "--member",
+        dest="role",
+        action="store_const",
+        const=Role.MEMBER.value,
+        help="the same as --role member",
+    )
 
 
 def _login_name() -> str:
@@ -45,7 +59,7 @@ def run(config: Config, args: argparse.Namespace) -> ExitCode:
             user=args.user or _login_name(),
             chat=args.chat,
             group=args.group,
-            admin=not args.member,
+            role=Role(args.role),
         )
         if sys.stdin.isatty():
             run_interactive(chat, sys.stdout)

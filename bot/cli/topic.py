@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 
 from bot import search
-from bot.cli.base import ExitCode, open_store, print_json
+from bot.cli.base import ExitCode, open_store, print_json, stored_topics
 from bot.cli.output import add_limit_arguments, print_news, print_unknown_topic, reply_json
 from bot.config import Config
-from bot.domain.topics import effective_topics
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command's arguments."""
     parser.add_argument("name", metavar="NAME")
     add_limit_arguments(parser)
+    parser.add_argument(
+        "--chat", metavar="ID", help="the topic as the chat ID sees it (with its own changes)"
+    )
 
 
 def run(config: Config, args: argparse.Namespace) -> ExitCode:
@@ -23,7 +25,7 @@ def run(config: Config, args: argparse.Namespace) -> ExitCode:
     if store is None:
         return ExitCode.NOTHING
     with store:
-        topics = effective_topics(config.topics, store.topic_edits())
+        topics = stored_topics(config, store, args.chat)
         reply = search.topic(store, topics, args.name, args.n)
     if isinstance(reply, search.UnknownTopic):
         if args.json:

@@ -16,10 +16,10 @@ from pathlib import Path
 import tomli_w
 
 from bot import search
-from bot.cli.base import ExitCode, error_line, print_json
+from bot.cli.base import ExitCode, error_line, print_json, stored_topics
 from bot.config import Config
 from bot.domain.models import Topic
-from bot.domain.topics import effective_topics, topic_to_dict
+from bot.domain.topics import topic_to_dict
 from bot.store import Store
 from bot.texts import cli as texts
 
@@ -37,18 +37,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="write the effective topics (config file + chat edits) as TOML to PATH (default: stdout)",
     )
+    parser.add_argument(
+        "--chat",
+        metavar="ID",
+        help="the topics as the chat ID sees them (the global ones with its own changes)",
+    )
 
 
 def run(config: Config, args: argparse.Namespace) -> ExitCode:
     """The effective topics, with how many stored items match each; or --export them as TOML."""
     if args.export is not None:
-        return export(config, args.export)
+        return export(config, args.export, args.chat)
     topics = dict(config.topics)
     counts: dict[str, tuple[int, bool]] = {}  # name → (items, whether counted exactly)
     store = Store.open_existing(config.database)
     if store is not None:
         with store:
-            topics = effective_topics(config.topics, store.topic_edits())
+            topics = stored_topics(config, store, args.chat)
             for name in topics:
                 reply = search.topic(store, topics, name, limit=1)
                 if isinstance(reply, search.NewsReply):
@@ -88,13 +93,13 @@ def print_topics(topics: Mapping[str, Topic], counts: Mapping[str, tuple[int, bo
             print(texts.TOPIC_MATCHES.format(n=total if exact else texts.AT_LEAST.format(n=total)))
 
 
-def current_topics(config: Config) -> dict[str, Topic]:
-    """The effective topics: the config file's, with the database's chat edits if it exists."""
+def current_topics(config: Config, chat: str | None = None) -> dict[str, Topic]:
+    """The effective topics (see :func:`stored_topics`); the config file's if nothing is stored."""
     store = Store.open_existing(config.database)
     if store is None:
         return dict(config.topics)
     with store:
-        return effective_topics(config.topics, store.topic_edits())
+        return stored_topics(config, store, chat)
 
 
 def topics_toml(topics: Mapping[str, Topic]) -> str:
@@ -103,9 +108,10 @@ def topics_toml(topics: Mapping[str, Topic]) -> str:
     return texts.EXPORT_HEADER + tomli_w.dumps({"topics": tables})
 
 
-def export(config: Config, target: str) -> ExitCode:
-    """Write the export to ``target`` ("-": standard output); never over the config file in use."""
-    topics = current_topics(config)
+def export(config: Config, target: str, chat: str | None = None) -> ExitCode:
+    """Write the export (of ``chat``'s topics, when given) to ``target`` ("-": standard output);
+    never over the config file in use."""
+    topics = current_topics(config, chat)
     document = topics_toml(topics)
     if target == "-":
         sys.stdout.write(document)

@@ -31,7 +31,7 @@ from bot.config.digest import (
 from bot.config.robots import RobotConfig, parse_robots
 from bot.config.sources import FetchConfig, SourceConfig, parse_fetch, parse_source, resolve_path
 from bot.config.telegram import TelegramConfig, parse_telegram
-from bot.domain.models import Topic
+from bot.domain.models import Channel, Topic, channel_of
 
 DEFAULT_DATABASE = "data/finews.db"
 DEFAULT_DIGEST_DIR = "data/digests"
@@ -147,6 +147,13 @@ def parse_config(
         data.get("subscriptions", []), topics, file, robots=[r.name for r in robots]
     )
     telegram = parse_telegram(data.get("telegram", {}), file, env)
+    for index, sub in enumerate(subscriptions):
+        if channel_of(sub.chat) is Channel.TELEGRAM and not telegram.token:
+            # Refused now rather than queued for ever: without a token nothing reaches Telegram.
+            raise ConfigError(
+                f"{file}: subscriptions[{index}].chat: {sub.chat} is a Telegram chat, but no bot token is"
+                f' set (${telegram.token_env}): set it, or subscribe a robot ("robot:NAME") or "console"'
+            )
 
     return Config(
         path.resolve(),

@@ -23,6 +23,7 @@ class Failure(StrEnum):
     RETRY = "retry"  # transient: network, 5xx, flood control (with retry_after)
     BAD_MARKUP = "bad_markup"  # the platform rejected the formatting: send as plain text
     GONE = "gone"  # the chat is unreachable for good (bot removed or blocked)
+    MOVED = "moved"  # the chat lives on under another id (a group upgraded to a supergroup)
     BLOCKED = "blocked"  # the chat refuses our credentials (a robot's key or signature): hold its
     # messages and pause it until the configuration is fixed
     REJECTED = "rejected"  # the platform refuses this message for good (e.g. too long)
@@ -31,11 +32,14 @@ class Failure(StrEnum):
 class SendError(Exception):
     """A channel could not send a message."""
 
-    def __init__(self, failure: Failure, detail: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, failure: Failure, detail: str, retry_after: float | None = None, *, moved_to: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.failure = failure
         self.detail = detail
         self.retry_after = retry_after
+        self.moved_to = moved_to  # Failure.MOVED: the chat's new id
 
 
 class ChannelSender(Protocol):

@@ -28,8 +28,8 @@ from bot.domain.models import (
     channel_of,
     robot_name,
 )
-from bot.domain.topics import effective_topics
-from bot.domain.when import covered_day, day_bounds, last_due
+from bot.domain.topics import chat_topics, effective_topics
+from bot.domain.when import covered_days, day_bounds, last_due
 from bot.store import Store
 from digests.build import build_digest, for_subscription
 from digests.render import digest_file_stem, render_html_page, render_markdown, render_telegram, render_text
@@ -80,23 +80,34 @@ class Digester:
         self.store = store
         self.now = now
 
-    def topics(self) -> dict[str, Topic]:
-        """The effective topics: the config file's, with admins' edits from chat."""
-        return effective_topics(self.config.topics, self.store.topic_edits())
+    def topics(self, chat: str | None = None) -> dict[str, Topic]:
+        """The effective topics: the config file's with admins' edits from chat; for ``chat``,
+        those with the chat's own changes laid over them."""
+        topics = effective_topics(self.config.topics, self.store.topic_edits())
+        return topics if chat is None else chat_topics(topics, self.store.chat_overlays(chat))
 
-    def day_digest(self, day: date, topic_names: Sequence[str] = ()) -> Digest:
-        """The digest of ``day`` (every topic, or those named) from the items published that day."""
-        topics = self.topics()
+    def day_digest(self, day: date, topic_names: Sequence[str] = (), chat: str | None = None) -> Digest:
+        """The digest of ``day`` (every topic, or those named; ``chat``'s own topics when given)
+        from the items published that day."""
+        return self.period_digest(day, day, topic_names, chat)
+
+    def period_digest(
+        self, first: date, last: date, topic_names: Sequence[str] = (), chat: str | None = None
+    ) -> Digest:
+        """The digest of the days ``first`` to ``last`` (see :meth:`day_digest`)."""
+        topics = self.topics(chat)
         chosen = [topics[n] for n in topic_names if n in topics] if topic_names else list(topics.values())
-        start, end = day_bounds(day, self.config.timezone)
+        start, _ = day_bounds(first, self.config.timezone)
+        _, end = day_bounds(last, self.config.timezone)
         items = self.store.published_between(start, end)
         return build_digest(
             items,
             chosen,
-            day,
+            last,
             str(self.config.timezone),
             top=self.config.digest.top,
             priority=self.config.digest.priority,
+            first_day=first,
         )
 
     def write_files(self, digest: Digest, chat: str | None = None) -> list[Path]:
@@ -177,7 +188,10 @@ class Digester:
         now = self.now()
         tz = self.config.timezone
         grace = self.config.digest.grace
-        digests: dict[date, Digest] = {}  # built once per day, whatever the number of chats
+        # Built once per period and topic set, whatever the number of chats: every chat without
+        # topics of its own shares the global set.
+        digests: dict[tuple[date, date, str | None], Digest] = {}
+        own_topics = set(self.store.chats_with_overlays())
         # Each chat's digest is a selection of the day's sections, rendered in three formats: in
         # this block each section is made ready to show, and written in each format, only once.
         with shared_rendering():
@@ -188,7 +202,7 @@ class Digester:
                 for _ in range(LOOKBACK_FIRINGS):
                     if sub.created is not None and due < sub.created:
                         break  # subscribed after this firing
-                    day = covered_day(due, tz)
+                    first, day = covered_days(due, sub.time, sub.days, tz)
                     if self.store.delivery(sub.id, day) is not None:
                         break  # this one and the ones before it are done
                     where = f"{sub.label} {day}"
@@ -197,9 +211,10 @@ class Digester:
                         log.warning("digest for %s missed: due %s, beyond the grace window", where, due)
                         report.missed.append(where)
                     else:
-                        if day not in digests:
-                            digests[day] = self.day_digest(day)
-                        parts = self.queue(sub, day, due, digests[day])
+                        key = (first, day, sub.chat if sub.chat in own_topics else None)
+                        if key not in digests:
+                            digests[key] = self.period_digest(first, day, chat=key[2])
+                        parts = self.queue(sub, day, due, digests[key])
                         if parts is not None:
                             (report.queued if parts else report.silent).append(f"{where} ({parts})")
                     due = last_due(sub.time, sub.days, tz, due - timedelta(seconds=1))

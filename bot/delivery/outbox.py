@@ -51,6 +51,7 @@ class _Outcome(StrEnum):
     SKIPPED = "skipped"  # given up; the chat's next message may go
     WAIT = "wait"  # retry later; the chat's next messages wait behind it
     GONE = "gone"  # the chat is unreachable
+    MOVED = "moved"  # the chat has a new id: its messages go there
 
 
 class Deliverer:
@@ -111,6 +112,13 @@ class Deliverer:
                 report.waiting += len(messages) - index
                 return
             outcome = await self._send_one(sender, message, report)
+            if outcome is _Outcome.MOVED:
+                # The chat lives on under a new id, its messages moved with it: send them there.
+                moved = self.store.pending_messages(message.channel)
+                new_chat = next((m.chat for m in moved if m.id == message.id), None)
+                if new_chat is not None and new_chat != chat:
+                    await self._flush_chat(sender, new_chat, [m for m in moved if m.chat == new_chat], report)
+                return
             if outcome is _Outcome.WAIT:
                 report.waiting += len(messages) - index - 1
                 return
@@ -151,6 +159,15 @@ class Deliverer:
             self.store.pause_subscription(message.channel, message.chat, error.detail, self.now())
             report.failed += 1
             return _Outcome.GONE
+        if error.failure is Failure.MOVED and error.moved_to:
+            log.warning(
+                "%s: %s; the chat is now %s: its subscription moves there",
+                where,
+                error.detail,
+                error.moved_to,
+            )
+            self.store.move_chat(message.channel, message.chat, error.moved_to, self.now())
+            return _Outcome.MOVED
         if error.failure is Failure.BLOCKED:
             # Our credentials are refused: nothing of this chat can go until they are fixed, and
             # nothing is lost meanwhile. A restart (with a fixed configuration) tries again.

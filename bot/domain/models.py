@@ -262,3 +262,4 @@ class AuditEntry:
     before: Any  # JSON-able; None when the thing did not exist
     after: Any
     id: int = 0
+    scope: str = ""  # a change of one chat's own topics: that chat; "" for the global topics

@@ -1,7 +1,8 @@
-"""Topics as data: the effective set of a deployment, and a topic ⇄ plain data (JSON, TOML), once.
+"""Topics as data: the effective sets (global, and each chat's), and a topic ⇄ plain data, once.
 
-The effective topics are the config file's ``[topics."…"]`` with the admins' chat edits laid
-over them. A topic crosses into plain data in three places — the store (an edit, an audit row's
+The global topics are the config file's ``[topics."…"]`` with the admins' chat edits laid over
+them; a chat's topics are the global ones with that chat's own changes (an :class:`Overlay` per
+topic) laid over those. A topic crosses into plain data in three places — the store (an edit, an audit row's
 before/after), the config file (a ``[topics."NAME"]`` table) and the CLI (``topics --json``,
 ``topics --export``) — and each goes through :func:`topic_to_dict` / :func:`topic_from_dict`.
 """
@@ -9,6 +10,7 @@ before/after), the config file (a ``[topics."NAME"]`` table) and the CLI (``topi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.domain.models import Topic
@@ -66,3 +68,90 @@ def topic_from_dict(data: Mapping[str, Any], name: str | None = None) -> Topic:
         exclude_sources=tuple(data.get("exclude_sources", ())),
         weights=dict(data.get("weights", {})),
     )
+
+
+# --- a chat's own topics, laid over the global set ------------------------------------------------
+
+# The word lists a chat may change for itself (added to or taken from the global topic's).
+CHAT_LISTS = ("keywords", "exclude", "not_in")
+
+
+@dataclass(frozen=True, slots=True)
+class Overlay:
+    """What one chat changed of one topic, for itself only.
+
+    For a global topic: words added to and removed from its lists (so that a later change of the
+    global topic still shows through, unless this chat changed that very word), or the topic
+    hidden in this chat. For a topic of the chat's own: the whole topic (``own``).
+    """
+
+    hidden: bool = False
+    own: Topic | None = None
+    added: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    removed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """Whether it changes nothing (and can be forgotten)."""
+        return (
+            not self.hidden
+            and self.own is None
+            and not any(self.added.values())
+            and not any(self.removed.values())
+        )
+
+
+def overlay_to_dict(overlay: Overlay) -> dict[str, Any]:
+    """An overlay as plain data (the store's JSON)."""
+    return {
+        "hidden": overlay.hidden,
+        "own": topic_to_dict(overlay.own) if overlay.own is not None else None,
+        "added": {k: list(v) for k, v in overlay.added.items() if v},
+        "removed": {k: list(v) for k, v in overlay.removed.items() if v},
+    }
+
+
+def overlay_from_dict(data: Mapping[str, Any]) -> Overlay:
+    """The inverse of :func:`overlay_to_dict`."""
+    own = data.get("own")
+    return Overlay(
+        hidden=bool(data.get("hidden", False)),
+        own=topic_from_dict(own) if own else None,
+        added={k: tuple(v) for k, v in data.get("added", {}).items()},
+        removed={k: tuple(v) for k, v in data.get("removed", {}).items()},
+    )
+
+
+def overlaid(topic: Topic, overlay: Overlay) -> Topic:
+    """A global topic as a chat sees it: its lists minus the chat's removals, plus its additions."""
+    changes: dict[str, tuple[str, ...]] = {}
+    for name in CHAT_LISTS:
+        removed = set(overlay.removed.get(name, ()))
+        kept = [w for w in getattr(topic, name) if w not in removed]
+        changes[name] = tuple(dict.fromkeys([*kept, *overlay.added.get(name, ())]))
+    weights = {k: v for k, v in topic.weights.items() if k in changes["keywords"]}
+    return replace(
+        topic,
+        keywords=changes["keywords"],
+        exclude=changes["exclude"],
+        not_in=changes["not_in"],
+        weights=weights,
+    )
+
+
+def chat_topics(global_topics: Mapping[str, Topic], overlays: Mapping[str, Overlay]) -> dict[str, Topic]:
+    """A chat's effective topics: the global set, each topic as the chat changed it, the ones it
+    hid left out, its own topics last. A chat's own topic of a global topic's name replaces it."""
+    topics: dict[str, Topic] = {}
+    for name, topic in global_topics.items():
+        overlay = overlays.get(name)
+        if overlay is None:
+            topics[name] = topic
+        elif overlay.own is not None:
+            topics[name] = overlay.own
+        elif not overlay.hidden:
+            topics[name] = overlaid(topic, overlay)
+    for name, overlay in overlays.items():
+        if name not in global_topics and overlay.own is not None:
+            topics[name] = overlay.own
+    return topics

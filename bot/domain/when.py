@@ -173,8 +173,16 @@ def next_due(clock: time, days: str, tz: ZoneInfo, now: datetime) -> datetime:
 
 
 def covered_day(due: datetime, tz: ZoneInfo) -> date:
-    """The calendar day a digest firing at ``due`` covers: the day before, in ``tz``."""
+    """The last calendar day a digest firing at ``due`` covers: the day before, in ``tz``."""
     return due.astimezone(tz).date() - timedelta(days=1)
+
+
+def covered_days(due: datetime, clock: time, days: str, tz: ZoneInfo) -> tuple[date, date]:
+    """The first and last day a digest firing at ``due`` covers: everything since the previous
+    firing's — a daily digest the day before, a weekday subscription's Monday digest Friday to
+    Sunday (the Friday digest covered Thursday)."""
+    previous = last_due(clock, days, tz, due - timedelta(seconds=1))
+    return previous.astimezone(tz).date(), covered_day(due, tz)
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -179,3 +179,22 @@ def m004_topic_edits(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m005_chat_topics(db: sqlite_utils.Database) -> None:
+    """Each chat's own changes to the topics, and the scope of every audited change."""
+    db.execute(
+        """
+        CREATE TABLE chat_topics (
+            chat TEXT NOT NULL,           -- the chat whose topics these are
+            name TEXT NOT NULL,           -- the topic's name
+            overlay TEXT NOT NULL,        -- JSON: hidden, own topic, words added and removed
+            updated TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            PRIMARY KEY (chat, name)
+        )
+        """
+    )
+    # '' for a change of the global topics (and of subscriptions, which have their own chat).
+    db.execute("ALTER TABLE audit ADD COLUMN scope TEXT NOT NULL DEFAULT ''")

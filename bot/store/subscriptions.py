@@ -110,3 +110,27 @@ class SubscriptionsMixin:
             "UPDATE subscriptions SET paused = ?, updated = ? WHERE channel = ? AND chat = ?",
             (reason or "paused", (now or Clock().now()).isoformat(), channel, chat),
         )
+
+    def move_chat(self, channel: Channel, old: str, new: str, now: datetime | None = None) -> bool:
+        """A chat now lives under another id (a Telegram group upgraded to a supergroup): its
+        subscription, its waiting messages and its own topics move there.
+
+        Returns False (and moves nothing) when ``new`` already has a subscription of its own: then
+        the old one is paused, saying where the chat went.
+        """
+        stamp = (now or Clock().now()).isoformat()
+        if self.subscription(channel, new) is not None:
+            self.pause_subscription(
+                channel, old, f"the chat moved to {new}, which has its own subscription", now
+            )
+            return False
+        self._conn.execute(
+            "UPDATE subscriptions SET chat = ?, updated = ? WHERE channel = ? AND chat = ?",
+            (new, stamp, channel, old),
+        )
+        self._conn.execute(
+            "UPDATE outbox SET chat = ? WHERE channel = ? AND chat = ? AND status = 'pending'",
+            (new, channel, old),
+        )
+        self._conn.execute("UPDATE OR IGNORE chat_topics SET chat = ? WHERE chat = ?", (new, old))
+        return True

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.models import AuditEntry, Topic
-from bot.domain.topics import topic_from_dict, topic_to_dict
+from bot.domain.topics import Overlay, overlay_from_dict, overlay_to_dict, topic_from_dict, topic_to_dict
 
 
 def _json(value: Any) -> str:
@@ -51,8 +51,8 @@ class TopicsMixin:
     def record_audit(self, entry: AuditEntry) -> None:
         """Append one row to the audit log."""
         self._conn.execute(
-            "INSERT INTO audit (at, user_id, user_name, chat, action, target, before, after)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at, user_id, user_name, chat, action, target, before, after, scope)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.at.astimezone(UTC).isoformat(),
                 entry.user_id,
@@ -62,15 +62,17 @@ class TopicsMixin:
                 entry.target,
                 _json(entry.before),
                 _json(entry.after),
+                entry.scope,
             ),
         )
 
-    def audit_entries(self, limit: int = 20) -> list[AuditEntry]:
-        """The most recent changes, newest first."""
+    def audit_entries(self, limit: int = 20, *, chat: str | None = None) -> list[AuditEntry]:
+        """The most recent changes, newest first; with ``chat``, only those made in or for it."""
+        where, params = ("WHERE chat = ? OR scope = ?", [chat, chat]) if chat is not None else ("", [])
         rows = self._conn.execute(
-            "SELECT id, at, user_id, user_name, chat, action, target, before, after FROM audit"
-            " ORDER BY id DESC LIMIT ?",
-            (limit,),
+            "SELECT id, at, user_id, user_name, chat, action, target, before, after, scope FROM audit"
+            f" {where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
         ).fetchall()
         return [
             AuditEntry(
@@ -83,6 +85,43 @@ class TopicsMixin:
                 before=json.loads(before),
                 after=json.loads(after),
                 id=id_,
+                scope=scope,
             )
-            for id_, at, user_id, user_name, chat, action, target, before, after in rows
+            for id_, at, user_id, user_name, chat, action, target, before, after, scope in rows
         ]
+
+    # --- each chat's own topics ------------------------------------------------------------
+
+    def chat_overlays(self, chat: str) -> dict[str, Overlay]:
+        """What ``chat`` changed of the topics, by topic name."""
+        rows = self._conn.execute(
+            "SELECT name, overlay FROM chat_topics WHERE chat = ? ORDER BY rowid", (chat,)
+        ).fetchall()
+        return {name: overlay_from_dict(json.loads(data)) for name, data in rows}
+
+    def chats_with_overlays(self) -> list[str]:
+        """The chats that changed the topics for themselves."""
+        rows = self._conn.execute("SELECT DISTINCT chat FROM chat_topics ORDER BY chat").fetchall()
+        return [chat for (chat,) in rows]
+
+    def save_overlay(self, chat: str, name: str, overlay: Overlay, entry: AuditEntry) -> None:
+        """Store a chat's change of one topic (an empty overlay: none left) with its audit row.
+
+        Call inside :meth:`bot.store.Store.transaction`, after reading the topics it was computed
+        from, like :meth:`save_topic_edit`.
+        """
+        if overlay.empty:
+            self._conn.execute("DELETE FROM chat_topics WHERE chat = ? AND name = ?", (chat, name))
+        else:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO chat_topics (chat, name, overlay, updated, updated_by)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    chat,
+                    name,
+                    _json(overlay_to_dict(overlay)),
+                    entry.at.astimezone(UTC).isoformat(),
+                    entry.user_id,
+                ),
+            )
+        self.record_audit(entry)

@@ -11,6 +11,7 @@ TITLE = "金融要闻 {day}"
 TITLE_LABEL = "金融要闻 {day} · {label}"
 WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 DATE_LINE = "{day} {weekday}"
+PERIOD = "{first} 至 {last}"  # a digest covering several days
 COUNTS = "{stories} 条新闻 · {topics} 个主题 · 当日共收录 {considered} 条"
 EMPTY = "今日无相关新闻（当日共收录 {considered} 条）"
 

@@ -20,6 +20,7 @@ from bot.domain.models import AuditEntry, Topic
 from bot.store import Store
 from bot.texts import cli as texts
 from handlers.commands import COMMANDS
+from handlers.permissions import Role
 from handlers.request import Reply
 from tests.helpers.chat import NOW, ZHUZHOU_TITLE, import_seeds, make_context, seeded_config
 from tests.helpers.paths import REPO
@@ -110,7 +111,9 @@ def test_the_interactive_console_prompts_and_ends_cleanly(
 ) -> None:
     config = seeded_config(database.parent.parent)
     with Store(database) as store:
-        console = ConsoleChat(make_context(config, store), user="op", chat="console", group=False, admin=True)
+        console = ConsoleChat(
+            make_context(config, store), user="op", chat="console", group=False, role=Role.ADMIN
+        )
         for ending in (EOFError, KeyboardInterrupt):
             lines: Iterator[str] = iter(["/latest 株洲", "  "])
             prompts: list[str] = []
@@ -137,7 +140,9 @@ def test_the_interactive_console_prompts_and_ends_cleanly(
 def test_render_shows_buttons_as_numbered_choices(tmp_path: Path, database: Path) -> None:
     config = seeded_config(database.parent.parent)
     with Store(database) as store:
-        console = ConsoleChat(make_context(config, store), user="op", chat="console", group=False, admin=True)
+        console = ConsoleChat(
+            make_context(config, store), user="op", chat="console", group=False, role=Role.ADMIN
+        )
         first = console.answer("/latest 金融 1")
         second = console.answer(":1")
     assert first is not None and first.endswith("[1] 下一页 — 输入 :1")
@@ -227,3 +232,32 @@ def test_readme_command_table_is_generated_from_the_command_table() -> None:
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert commands_markdown() in readme, "README is stale: run python -m handlers.command_docs"
+
+
+def test_every_role_can_be_tried_in_the_console_and_groups_keep_their_topics_apart(
+    tmp_path: Path, database: Path
+) -> None:
+    group_admin = ("--chat", "A", "--group", "--role", "group-admin")
+    script = "/addkw 上市 敲钟\n/deltopic 金融风险\n/addkw 全局 上市 敲钟\n"
+    done = chat(tmp_path, database, script, *group_admin)
+    assert done.returncode == 0, done.stderr
+    replies = done.stdout.split("\n\n")
+    assert replies[0].startswith("已为主题“上市”添加关键词：敲钟（本群）")
+    assert replies[1].startswith("已删除主题“金融风险”。（本群）")
+    assert "只有配置的管理员可以修改全局主题" in done.stdout
+    member = chat(tmp_path, database, "/addkw 上市 敲钟\n", "--chat", "B", "--group", "--role", "member")
+    assert member.stdout == "只有管理员可以使用这个命令。\n\n"
+    alias = chat(tmp_path, database, "/addkw 上市 敲钟\n", "--chat", "B", "--group", "--member")
+    assert alias.stdout == member.stdout
+    in_b = chat(tmp_path, database, "/topics\n", "--chat", "B", "--group", "--role", "member").stdout
+    assert "敲钟" not in in_b and "【金融风险】" in in_b
+    env = {**os.environ, "FINEWS_DB": str(database), "PYTHONPATH": str(REPO)}
+    run = [sys.executable, "-m", "bot"]
+    global_topic = subprocess.run(
+        [*run, "topics", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert "敲钟" not in global_topic.stdout and '"金融风险"' in global_topic.stdout
+    export_a = subprocess.run(
+        [*run, "topics", "--export", "--chat", "A"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert "敲钟" in export_a.stdout and '[topics."金融风险"]' not in export_a.stdout

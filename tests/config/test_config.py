@@ -270,7 +270,7 @@ def test_digest_settings_and_subscriptions(tmp_path: Path) -> None:
         '[[subscriptions]]\nchat = -1001\ntopics = ["上市"]\ntime = "7:05"\ndays = "weekdays"\n'
         '[[subscriptions]]\nchat = "console"\n',
     )
-    config = load_config(str(path), environ={}, cwd=tmp_path)
+    config = load_config(str(path), environ={"FINEWS_TELEGRAM_TOKEN": "1:t"}, cwd=tmp_path)
     topic = config.topics["上市"]
     assert topic.not_in == ("线上市场",) and topic.weight("IPO") == 2 and topic.weight("上市") == 1
     assert config.digest.top == 3 and not config.digest.send_empty
@@ -299,5 +299,22 @@ def test_the_readme_config_example_is_valid(tmp_path: Path) -> None:
     from bot.config import parse_config
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
+    env = {  # the robots' webhooks and secrets the examples name
+        "FINEWS_ROBOT_JRB": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+        "FINEWS_ROBOT_DING": "https://oapi.dingtalk.com/robot/send?access_token=t",
+        "FINEWS_ROBOT_DING_SECRET": "SECs",
+        "FINEWS_TELEGRAM_TOKEN": "1:t",  # a Telegram chat is subscribed
+    }
     for block in re.findall(r"```toml\n(.*?)```", readme, re.S):
-        parse_config(tomllib.loads(block), path=tmp_path / "config.toml", environ={})
+        parse_config(tomllib.loads(block), path=tmp_path / "config.toml", environ=env)
+
+
+def test_a_telegram_subscription_without_a_token_is_refused_with_the_reason(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "c.toml", '[topics."上市"]\nkeywords = ["上市"]\n[[subscriptions]]\nchat = -1001\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path), environ={}, cwd=tmp_path)
+    assert "subscriptions[0].chat: -1001 is a Telegram chat, but no bot token is set" in str(caught.value)
+    assert "$FINEWS_TELEGRAM_TOKEN" in str(caught.value)
+    assert load_config(str(path), environ={"FINEWS_TELEGRAM_TOKEN": "1:t"}, cwd=tmp_path).subscriptions

@@ -206,3 +206,29 @@ def test_digest_send_to_the_console_goes_out_once(workdir: Path, capsys: pytest.
     out, err = capsys.readouterr()
     assert "不重复发送" in err and "凝聚金融力量" not in out
     assert (workdir / "data" / "digests" / "2022-04-03-console.md").is_file()
+
+
+def test_a_weekday_subscription_s_monday_digest_covers_friday_to_sunday(tmp_path: Path) -> None:
+    from bot.domain.models import Item, ItemKind
+
+    config = make_config(tmp_path)
+    store = Store(tmp_path / "finews.db")
+    for day, title in ((19, "周四"), (20, "周五"), (21, "周六"), (22, "周日"), (23, "周一")):
+        published = datetime(2026, 11, day, 10, 0, tzinfo=SHANGHAI)
+        text = f"{title}：本市一家企业完成上市辅导。"
+        store.upsert(
+            Item(
+                f"id-{day}", ItemKind.POST, "s", "源", "", f"{title}上市新闻", published, "https://e/x", text
+            )
+        )
+    friday_morning = datetime(2026, 11, 20, 9, 0, tzinfo=SHANGHAI)  # after Friday's firing
+    store.save_subscription(
+        Channel.CONSOLE, "console", topics=[], clock=time(8, 30), days="weekdays", now=friday_morning
+    )
+    monday = datetime(2026, 11, 23, 8, 31, tzinfo=SHANGHAI)
+    report = Digester(config, store, lambda: monday).queue_due()
+    assert report.queued == ["console 2026-11-22 (1)"]  # recorded under Sunday, its last day
+    (message,) = store.pending_messages(Channel.CONSOLE)
+    assert "2026-11-20 星期五 至 2026-11-22 星期日" in message.body
+    assert all(f"{d}上市新闻" in message.body for d in ("周五", "周六", "周日"))
+    assert "周四" not in message.body and "周一" not in message.body

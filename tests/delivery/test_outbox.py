@@ -211,3 +211,28 @@ def test_killed_between_parts_sends_only_the_missing_parts_after_restart(tmp_pat
     assert lines == [f"part {i}" for i in range(1, 6)]  # each part once, in order
     with Store(database) as store:
         assert store.delivery(sub.id, DAY).status == DeliveryStatus.SENT  # type: ignore[union-attr]
+
+
+def test_a_group_upgraded_to_a_supergroup_takes_its_subscription_and_messages_along(store: Store) -> None:
+    sub = subscribe(store, chat="-100")
+    queue(store, sub, 2)
+    moved = SendError(Failure.MOVED, "Group migrated to supergroup. New chat id: -1009", moved_to="-1009")
+    sender = ScriptedSender([moved])
+    flush(store, sender, Clock())
+    # The old id was tried once; both parts went to the new one, in order, in the same flush.
+    assert [(chat, body) for chat, body, _ in sender.delivered] == [
+        ("-1009", "<b>part 1</b>"),
+        ("-1009", "<b>part 2</b>"),
+    ]
+    assert store.subscription(Channel.TELEGRAM, "-100") is None
+    moved_sub = store.subscription(Channel.TELEGRAM, "-1009")
+    assert moved_sub is not None and moved_sub.id == sub.id and not moved_sub.paused
+    assert store.delivery(sub.id, DAY).status == DeliveryStatus.SENT  # type: ignore[union-attr]
+
+
+def test_a_move_onto_a_chat_with_its_own_subscription_pauses_the_old_one(store: Store) -> None:
+    subscribe(store, chat="-100")
+    subscribe(store, chat="-1009")
+    assert not store.move_chat(Channel.TELEGRAM, "-100", "-1009")
+    old = store.subscription(Channel.TELEGRAM, "-100")
+    assert old is not None and "-1009" in old.paused

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.when import covered_day, day_bounds, last_due, next_due
+from bot.domain.when import covered_day, covered_days, day_bounds, last_due, next_due
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -57,3 +57,15 @@ def test_other_time_zones() -> None:
     berlin = ZoneInfo("Europe/Berlin")
     now = datetime(2026, 7, 1, 6, 31, tzinfo=UTC)  # 08:31 in Berlin (summer time)
     assert last_due(time(8, 30), "daily", berlin, now).astimezone(UTC).hour == 6
+
+
+def test_a_digest_covers_everything_since_the_previous_firing() -> None:
+
+    monday = datetime(2026, 11, 23, 8, 30, tzinfo=SHANGHAI)
+    assert covered_days(monday, time(8, 30), "weekdays", SHANGHAI) == (date(2026, 11, 20), date(2026, 11, 22))
+    tuesday = monday + timedelta(days=1)
+    assert covered_days(tuesday, time(8, 30), "weekdays", SHANGHAI) == (
+        date(2026, 11, 23),
+        date(2026, 11, 23),
+    )
+    assert covered_days(monday, time(8, 30), "daily", SHANGHAI) == (date(2026, 11, 22), date(2026, 11, 22))

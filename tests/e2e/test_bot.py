@@ -304,12 +304,34 @@ def test_failed_polls_are_retried_and_logged_in_one_line(tg: Emulator, bot: BotP
     assert "Traceback" not in bot.output, bot.output
 
 
-def test_an_unanswered_admin_check_refuses_and_is_asked_again(tg: Emulator, bot: BotProcess) -> None:
+def test_an_unanswered_admin_check_says_so_and_is_asked_again(tg: Emulator, bot: BotProcess) -> None:
     group, admin = new_group(), new_user()
     tg.set_admins(group, [admin])
     tg.inject_fault("getChatMember", 500, chat_id=group)
     chat = Chat(tg, group)
-    assert chat.answer(admin, "/subscribe") == "只有管理员可以更改本群的订阅。"
+    # Telegram could not say: the user is told so (try again), not refused as a member.
+    assert chat.answer(admin, "/subscribe") == "暂时无法向平台确认您是否为本群管理员，请稍后再试。"
     assert chat.answer(admin, "/subscribe").startswith("已订阅")  # the failure was not cached
     assert [c["status"] for c in tg.calls("getChatMember") if c["params"]["chat_id"] == group] == [500, 200]
     assert f"could not ask Telegram whether {admin} administers {group}" in bot.output
+
+
+def test_a_group_owner_who_is_no_configured_admin_edits_only_their_group(tg: Emulator) -> None:
+    group, other, owner, member = new_group(), new_group(), new_user(), new_user()
+    tg.set_admins(group, [], creator_id=owner)  # Telegram: the group's creator, not in [telegram] admins
+    chat = Chat(tg, group)
+
+    refused = chat.answer(owner, "/deltopic 全局 上市")
+    assert refused.startswith("只有配置的管理员可以修改全局主题")
+    assert chat.answer(owner, "/addkw 全局 上市 敲钟").startswith("只有配置的管理员可以修改全局主题")
+
+    mine = chat.answer(owner, "/newtopic 振兴本群 韦秀长")
+    assert mine.startswith("已新建主题“振兴本群”") and "（本群）" in mine
+    assert GANNAN_TITLE in chat.answer(member, "/topic 振兴本群")
+    elsewhere = Chat(tg, other)
+    assert elsewhere.answer(member, "/topic 振兴本群").startswith("没有名为“振兴本群”的主题")
+    assert chat.answer(owner, "/deltopic 上市").startswith("已删除主题“上市”。（本群）")
+    assert chat.answer(member, "/topic 上市").startswith("没有名为“上市”的主题")
+    assert elsewhere.answer(member, "/topic 上市").startswith("主题“上市”")  # another group: unchanged
+    assert chat.answer(member, "/addkw 振兴本群 敲钟") == "只有管理员可以使用这个命令。"
+    assert "（本群）" in chat.answer(owner, "/audit")

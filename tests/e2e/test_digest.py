@@ -54,6 +54,7 @@ KICKED = -71004  # 403 bot was kicked
 SERVER_ERROR = -71005  # 500 on the first send
 BAD_HTML = -71006  # 400 can't parse entities for the HTML send
 MIGRATED = -71007  # 400 with migrate_to_chat_id: the group became a supergroup
+SUPERGROUP = -1009999971007  # ... this one
 MUTED = -71008  # 400 not enough rights: the bot may no longer post in the group
 CHATS = (PRIVATE, GROUP, FLOOD, KICKED, SERVER_ERROR, BAD_HTML, MIGRATED, MUTED)
 FLOOD_WAIT = 2
@@ -101,9 +102,9 @@ class Run:
 def capture(run: Run) -> Run:
     tg = run.bot.telegram
     assert tg is not None
-    run.calls = {chat: sends(tg, chat) for chat in CHATS}
-    run.messages = {chat: tg.bot_messages(chat) for chat in CHATS}
-    run.outbox = {chat: outbox_rows(run.bot.database, chat) for chat in CHATS}
+    run.calls = {chat: sends(tg, chat) for chat in (*CHATS, SUPERGROUP)}
+    run.messages = {chat: tg.bot_messages(chat) for chat in (*CHATS, SUPERGROUP)}
+    run.outbox = {chat: outbox_rows(run.bot.database, chat) for chat in (*CHATS, SUPERGROUP)}
     run.subscriptions = subscriptions(run.bot.database)
     return run
 
@@ -128,7 +129,7 @@ def tg(emulator_server: Emulator) -> Iterator[Emulator]:
         "sendMessage",
         400,
         description="Bad Request: group chat was upgraded to a supergroup chat",
-        migrate_to_chat_id=-1009999971007,
+        migrate_to_chat_id=SUPERGROUP,
         chat_id=MIGRATED,
     )
     client.inject_fault(
@@ -177,6 +178,7 @@ def first(folder: Path, tg: Emulator) -> Iterator[Run]:
 
         for chat in CHATS:
             wait_until(settled(chat), LEAD + 15, f"the digest's send to chat {chat}")
+        wait_until(lambda: bool(delivered(tg, SUPERGROUP)), 10, "the migrated group's digest")
         time.sleep(3.5)  # a few more check cycles (check_every = 1s): nothing more may go out
         stop_started = time.monotonic()
         assert bot.stop() == 0, bot.output
@@ -225,13 +227,16 @@ def test_a_bot_kicked_from_the_group_pauses_the_subscription(first: Run) -> None
     assert "pausing the chat's subscription" in first.bot.output
 
 
-def test_a_group_upgraded_to_a_supergroup_pauses_the_subscription(first: Run) -> None:
+def test_a_group_upgraded_to_a_supergroup_takes_its_subscription_to_the_new_id(first: Run) -> None:
     calls = first.calls[MIGRATED]
     assert [c["status"] for c in calls] == [400], calls  # not retried against the dead id
-    sub = first.subscriptions[str(MIGRATED)]
-    assert "-1009999971007" in sub.paused
-    [row] = first.outbox[MIGRATED]
-    assert row["status"] == "failed"
+    assert str(MIGRATED) not in first.subscriptions  # moved, not paused
+    moved = first.subscriptions[str(SUPERGROUP)]
+    assert not moved.paused
+    [message] = first.messages[SUPERGROUP]  # the digest went to the supergroup, once
+    assert message["text"].startswith("金融要闻 2022-04-03")
+    [row] = first.outbox[SUPERGROUP]
+    assert row["status"] == "sent"
 
 
 def test_a_group_where_the_bot_may_no_longer_post_pauses_the_subscription(first: Run) -> None:

@@ -12,6 +12,7 @@ from bot.ingest.importer import discover, import_files
 from bot.store import Store
 from handlers.commands import dispatch, parse_line
 from handlers.markup import to_html, to_text
+from handlers.permissions import Role
 from handlers.request import ChatType, Context, Reply, Request
 from tests.helpers.paths import SEEDS
 
@@ -23,8 +24,10 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def seeded_config(folder: Path) -> Config:
-    """The embedded default config with its database in ``folder``."""
-    return load_config(environ={"FINEWS_DB": str(folder / "finews.db")}, cwd=folder)
+    """The embedded default config with its database in ``folder``, and a Telegram token (the
+    requests of these tests come from Telegram chats, as far as the handlers know)."""
+    env = {"FINEWS_DB": str(folder / "finews.db"), "FINEWS_TELEGRAM_TOKEN": "123:test"}
+    return load_config(environ=env, cwd=folder)
 
 
 def import_seeds(store: Store) -> None:
@@ -42,12 +45,14 @@ def request(
     line: str,
     *,
     admin: bool = True,
+    role: Role | None = None,
     group: bool = False,
     chat: str = "-100200",
     user: str = "u1",
     action: str = "",
 ) -> Request:
-    """The request an adapter would make of a typed line (or of a button press: ``action``)."""
+    """The request an adapter would make of a typed line (or of a button press: ``action``);
+    ``admin``: a configured admin (else a member), unless ``role`` says otherwise."""
     command, args = parse_line(line) if line else ("", ())
     return Request(
         command=command,
@@ -57,7 +62,7 @@ def request(
         user_id=user,
         user_name="张处长" if user == "u1" else user,
         chat_title="金融办工作群" if group else "",
-        is_admin=admin,
+        role=role or (Role.ADMIN if admin else Role.MEMBER),
         action=action,
     )
 
@@ -67,12 +72,13 @@ def ask(
     line: str,
     *,
     admin: bool = True,
+    role: Role | None = None,
     group: bool = False,
     chat: str = "-100200",
     user: str = "u1",
 ) -> Reply:
     """Dispatch one typed line."""
-    return dispatch(ctx, request(line, admin=admin, group=group, chat=chat, user=user))
+    return dispatch(ctx, request(line, admin=admin, role=role, group=group, chat=chat, user=user))
 
 
 def press(ctx: Context, reply: Reply, label: str, *, chat: str = "-100200") -> Reply:
