@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.dingtalk import DingTalkFake
 from tests.fakes.robots import RobotFake
 
 
@@ -23,4 +24,13 @@ def robot_fake() -> Iterator[RobotFake]:
     ``limits=`` to ``add_robot``.
     """
     with RobotFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def dingtalk_fake() -> Iterator[DingTalkFake]:
+    """A started DingTalk Stream fake with a fresh app (``client_id``/``client_secret``), stopped
+    after the test. Tests that need short re-delivery delays build their own
+    ``DingTalkFake(redeliver_after=...)``."""
+    with DingTalkFake() as fake:
         yield fake
