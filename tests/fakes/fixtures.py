@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.dingtalk import DingTalkFake
+from tests.fakes.feishu import FeishuFake
 from tests.fakes.robots import RobotFake
 
 
@@ -33,4 +34,13 @@ def dingtalk_fake() -> Iterator[DingTalkFake]:
     after the test. Tests that need short re-delivery delays build their own
     ``DingTalkFake(redeliver_after=...)``."""
     with DingTalkFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def feishu_fake() -> Iterator[FeishuFake]:
+    """A started Feishu fake with a fresh app (``app_id``/``app_secret``, so the SDK's token cache,
+    keyed by app id, never mixes fakes), the SDK's default ClientConfig, stopped after the test.
+    Tests of reconnects build ``FeishuFake(client_config=FAST_CONFIG)``."""
+    with FeishuFake() as fake:
         yield fake
