@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -26,8 +27,16 @@ T = TypeVar("T")
 class AioServer:
     """Serve ``make_app()`` on ``127.0.0.1:port`` (0: any free port) until :meth:`stop`."""
 
-    def __init__(self, make_app: Callable[[], web.Application], *, port: int = 0, name: str = "fake") -> None:
+    def __init__(
+        self,
+        make_app: Callable[[], web.Application],
+        *,
+        port: int = 0,
+        name: str = "fake",
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._make_app = make_app
+        self._ssl_context = ssl_context
         self._port = port
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -45,13 +54,15 @@ class AioServer:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:PORT`` (``https`` with TLS; no trailing slash)."""
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        """``ws://127.0.0.1:PORT`` (no trailing slash)."""
-        return f"ws://127.0.0.1:{self.port}"
+        """``ws://127.0.0.1:PORT`` (``wss`` with TLS; no trailing slash)."""
+        scheme = "wss" if self._ssl_context is not None else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -81,7 +92,7 @@ class AioServer:
         app.middlewares.append(self._track)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", self._port)
+        site = web.TCPSite(runner, "127.0.0.1", self._port, ssl_context=self._ssl_context)
         await site.start()
         self._runner = runner
         address = runner.addresses[0]

@@ -15,6 +15,7 @@ import pytest
 from tests.fakes.dingtalk import DingTalkFake
 from tests.fakes.feishu import FeishuFake
 from tests.fakes.robots import RobotFake
+from tests.fakes.wecom import WeComFake
 
 
 @pytest.fixture
@@ -43,4 +44,12 @@ def feishu_fake() -> Iterator[FeishuFake]:
     keyed by app id, never mixes fakes), the SDK's default ClientConfig, stopped after the test.
     Tests of reconnects build ``FeishuFake(client_config=FAST_CONFIG)``."""
     with FeishuFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def wecom_fake() -> Iterator[WeComFake]:
+    """A started WeCom smart-robot fake on plain ``ws://`` (for clients of our own), stopped after
+    the test. The official SDK needs ``WeComFake(tls=True)`` and its ``client_ssl_context()``."""
+    with WeComFake() as fake:
         yield fake
