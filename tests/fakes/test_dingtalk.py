@@ -251,7 +251,7 @@ def test_open_api_faults_and_tickets(dingtalk_fake: DingTalkFake) -> None:
         old = dingtalk_fake.client_secret
         dingtalk_fake.rotate_secret()
         refused = client.post(dingtalk_fake.open_connection_api, json={**body, "clientSecret": old})
-        # A ticket opens one connection; a second handshake with it is refused.
+        # The handshake wants a ticket the open API issued.
         url = opened["endpoint"].replace("ws://", "http://")
         assert client.get(url, params={"ticket": "made-up"}).status_code == 401
     assert opened["endpoint"].endswith("/connect") and opened["ticket"]
