@@ -1,0 +1,152 @@
+"""An aiohttp application served on 127.0.0.1 from its own event loop in a background thread.
+
+The chat-platform fakes (``dingtalk``, ``feishu``, ``wecom``) each need HTTP and WebSocket on one
+port, state changed by the protocol (on the server's loop) and read or driven by a test (in the
+test's thread), and a server that a bot in another process can reach. aiohttp serves both HTTP
+and WebSocket from one application; running it on a loop of its own in a daemon thread keeps it
+independent of whatever loop, thread or process the client under test uses.
+
+Everything that touches a connection runs on the server's loop: the fakes' public methods hand
+their work over with :meth:`AioServer.run` and return when it is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+T = TypeVar("T")
+
+
+class AioServer:
+    """Serve ``make_app()`` on ``127.0.0.1:port`` (0: any free port) until :meth:`stop`."""
+
+    def __init__(
+        self,
+        make_app: Callable[[], web.Application],
+        *,
+        port: int = 0,
+        name: str = "fake",
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._make_app = make_app
+        self._ssl_context = ssl_context
+        self._port = port
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._bound_port: int | None = None
+        # Transports of open requests (HTTP and WebSocket), so that stop() can cut them.
+        self._transports: set[asyncio.Transport] = set()
+
+    @property
+    def port(self) -> int:
+        if self._bound_port is None:
+            raise RuntimeError(f"{self._name} is not started")
+        return self._bound_port
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (``https`` with TLS; no trailing slash)."""
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """``ws://127.0.0.1:PORT`` (``wss`` with TLS; no trailing slash)."""
+        scheme = "wss" if self._ssl_context is not None else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError(f"{self._name} is not started")
+        return self._loop
+
+    @property
+    def running(self) -> bool:
+        return self._loop is not None
+
+    def start(self) -> None:
+        if self._loop is not None:
+            raise RuntimeError(f"{self._name} is already started")
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        try:
+            self.run(self._start())
+        except BaseException:
+            self._shutdown_loop()
+            raise
+
+    async def _start(self) -> None:
+        app = self._make_app()
+        app.middlewares.append(self._track)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", self._port, ssl_context=self._ssl_context)
+        await site.start()
+        self._runner = runner
+        address = runner.addresses[0]
+        self._bound_port = int(address[1])
+
+    @web.middleware
+    async def _track(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        transport = request.transport
+        if transport is not None:
+            self._transports.add(transport)
+        try:
+            return await handler(request)
+        finally:
+            if transport is not None:
+                self._transports.discard(transport)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+        """Run ``coro`` on the server's loop and return its result (from any other thread)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
+        """Run the plain function ``fn`` on the server's loop and return its result."""
+
+        async def wrapper() -> T:
+            return fn()
+
+        return self.run(wrapper(), timeout)
+
+    def stop(self) -> None:
+        """Cut every open connection (no close frames), close the listening socket, end the thread."""
+        if self._loop is None:
+            return
+        with contextlib.suppress(Exception):
+            self.run(self._stop(), timeout=5.0)
+        self._shutdown_loop()
+
+    async def _stop(self) -> None:
+        for transport in list(self._transports):
+            transport.abort()
+        self._transports.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _shutdown_loop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(timeout=5)
+        if not loop.is_running():
+            loop.close()
+        self._loop = self._thread = None
+        self._bound_port = None
