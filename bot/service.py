@@ -28,7 +28,7 @@ from bot.delivery.channels import ChannelSender, ChatAdapter, ConnectError, Cons
 from bot.delivery.digester import Digester
 from bot.delivery.outbox import Deliverer
 from bot.delivery.robots import RobotChannel
-from bot.domain.models import Channel
+from bot.domain.models import Channel, PlatformState
 from bot.domain.when import Clock, format_duration
 from bot.ingest.poller import Poller, due_sources, poll_summary
 from bot.store import Store
@@ -85,25 +85,47 @@ class Service:
     async def _connect(self, factory: AdapterFactory) -> None:
         """Start one chat adapter; while its platform is unreachable, keep trying in the background.
 
-        Refused credentials end the attempts: the service runs on without that platform.
+        Refused credentials end the attempts: the service runs on without that platform. Each
+        step is recorded for ``finews-bot status``.
         """
         delay = CONNECT_RETRY_START
         while True:
             adapter = factory()
+            await self._record(adapter.platform, "connecting")
             try:
                 await adapter.start()
             except ConnectError as error:
                 await adapter.stop()
                 if error.permanent:
                     log.error("%s; running without %s", error, adapter.name)
+                    await self._record(adapter.platform, "refused", str(error))
                     return
                 log.warning("%s unreachable (%s); trying again in %ds", adapter.name, error, delay)
+                retry = self.clock.now() + timedelta(seconds=delay)
+                await self._record(adapter.platform, "retrying", str(error), retry)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, CONNECT_RETRY_CAP)
                 continue
             self.adapters.append(adapter)
             self.senders[adapter.channel] = adapter
+            await self._record(adapter.platform, "connected")
             return
+
+    async def _record(
+        self, platform: str, state: str, detail: str = "", next_attempt: datetime | None = None
+    ) -> None:
+        """Save a platform's connection state (in a worker thread, with its own connection)."""
+        record = PlatformState(platform, state, detail[:300], next_attempt, self.clock.now())
+
+        def save() -> None:
+            store = self.poller.stores.get()
+            with store.transaction():
+                store.save_platform_state(record)
+
+        try:
+            await asyncio.to_thread(save)
+        except Exception:  # a status line is not worth a platform: log and go on
+            log.exception("could not record %s's state", platform)
 
     @contextlib.contextmanager
     def _tracked(self, what: str) -> Iterator[None]:
@@ -241,6 +263,7 @@ class Service:
         for adapter in self.adapters:
             self.senders.pop(adapter.channel, None)
             await adapter.stop()
+            await self._record(adapter.platform, "stopped")
         if self.robots is not None:
             await self.robots.aclose()
         await self.poller.aclose()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from dataclasses import replace
 
+from bot.domain.textindex import fold
 from bot.texts import chat as T
 from handlers import admin, audit, digest, info, search, subscriptions
 from handlers.markup import prepend, text_line, text_reply
@@ -34,15 +36,21 @@ def _help(ctx: Context, request: Request) -> Reply:
 
 
 def _command(
-    name: str, usage: str, example: str, handler: Handler, access: Access = Access.EVERYONE
+    name: str,
+    usage: str,
+    example: str,
+    handler: Handler,
+    access: Access = Access.EVERYONE,
+    *,
+    menu: bool = True,
 ) -> Command:
-    return Command(name, usage, T.SUMMARY[name], example, handler, access)
+    return Command(name, usage, T.SUMMARY[name], example, handler, access, menu, T.ALIASES.get(name, ()))
 
 
 def _admin(name: str, usage: str, example: str, handler: Handler) -> Command:
     # Kept out of Telegram's command menu, which every member of a group sees. Topics are edited
     # by a group's admins for that group (本群) and by configured admins for every chat (全局).
-    return Command(name, usage, T.SUMMARY[name], example, handler, Access.EDITORS, menu=False)
+    return _command(name, usage, example, handler, Access.EDITORS, menu=False)
 
 
 # CHAT_ADMINS: the command changes the chat's subscription, which in a group only its admins may.
@@ -69,6 +77,9 @@ COMMANDS: tuple[Command, ...] = (
         subscriptions.settime_command,
         Access.CHAT_ADMINS,
     ),
+    # Paging by text, where a platform does not return button presses to the bot (and in the console).
+    _command("next", "", "/next", search.next_page_command, menu=False),
+    _command("prev", "", "/prev", search.previous_page_command, menu=False),
     _command("sources", "", "/sources", info.sources_command),
     _command("status", "", "/status", info.status_command),
     _admin("addkw", "[全局|本群] <主题> <词…>", "/addkw 上市 科创板", admin.editor("addkw")),
@@ -83,29 +94,41 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}
+# Every word that calls a command: its name and its Chinese aliases (folded, as typed words are).
+_BY_WORD = _BY_NAME | {fold(alias): command for command in COMMANDS for alias in command.aliases}
+# A leading @-mention of the bot, as platforms leave it in a group message ("@_user_1 最新 株洲",
+# "@finews-bot latest 株洲"): not part of the command.
+_MENTIONS = re.compile(r"^(?:\s*@\S+)+\s*")
 
 
 def command_name(text: str) -> str:
-    """A command as typed ("/Latest@finews_bot", "／latest") → its table name ("latest")."""
+    """A command as typed ("/Latest@finews_bot", "／latest", "最新") → its table name ("latest");
+    an unknown word as it was typed (lower case)."""
     name = text.strip().lstrip("/／").split("@", 1)[0]
-    return name.lower()
+    command = _BY_WORD.get(fold(name))
+    return command.name if command is not None else name.lower()
 
 
 def find_command(name: str) -> Command | None:
-    """The command called ``name`` (with or without the slash and @botname), or None."""
+    """The command called ``name`` (with or without the slash and @botname, or a Chinese alias),
+    or None."""
     return _BY_NAME.get(command_name(name))
 
 
 def parse_line(line: str) -> tuple[str, tuple[str, ...]]:
-    """A typed line → (command name, arguments); a line without a slash is a /latest search.
+    """A typed line → (command name, arguments).
 
-    Arguments are split on any white space, the ideographic space (U+3000) included.
+    ``/latest 株洲``, ``latest 株洲`` and ``最新 株洲`` are one command; a line whose first word is no
+    command is a /latest search. A leading @-mention of the bot is dropped. Arguments are split on
+    any white space, the ideographic space (U+3000) included.
     """
-    text = line.strip()
-    if not text.startswith(("/", "／")):
-        return "latest", tuple(text.split())
+    text = _MENTIONS.sub("", line.strip())
+    if not text:
+        return "latest", ()
     word, *args = text.split()
-    return command_name(word), tuple(args)
+    if word.startswith(("/", "／")) or fold(word) in _BY_WORD:
+        return command_name(word), tuple(args)
+    return "latest", tuple(text.split())
 
 
 def _unknown(name: str) -> Reply:

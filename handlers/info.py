@@ -30,6 +30,8 @@ def _usage(command: Command) -> str:
 
 def _command_lines(command: Command) -> list[Line]:
     note = T.HELP_GROUP_ADMIN if command.access is Access.CHAT_ADMINS else ""
+    if command.aliases:
+        note += T.HELP_ALIASES.format(aliases="、".join(command.aliases))
     return [
         text_line(_usage(command), Style.BOLD),
         text_line(T.HELP_ENTRY.format(summary=command.summary, example=command.example, note=note)),

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from html import escape
 
 from bot.domain.safetext import ELLIPSIS, safe_url, utf16_len
+from digests.render_robots import markdown_text, markdown_url
 from handlers.request import Button, Line, Reply, Span, Style
 
 # Telegram's limit for one message, in UTF-16 code units (measured on the HTML source, which is
@@ -73,29 +74,36 @@ def _cut(line: Line, keep: int) -> Line:
     return (*spans, Span(ELLIPSIS))
 
 
-def _fit(lines: tuple[Line, ...], render: Callable[[Line], str], limit: int) -> str:
-    """Render and join the lines; past ``limit``, whole trailing lines go and "…" ends the text."""
+def _fit(
+    lines: tuple[Line, ...],
+    render: Callable[[Line], str],
+    limit: int,
+    measure: Callable[[str], int] = utf16_len,
+    joiner: str = "\n",
+) -> str:
+    """Render and join the lines; past ``limit`` (as ``measure`` counts), whole trailing lines go
+    and "…" ends the text."""
     rendered = [render(line) for line in lines]
-    text = "\n".join(rendered)
-    if utf16_len(text) <= limit:
+    text = joiner.join(rendered)
+    if measure(text) <= limit:
         return text
-    budget = limit - utf16_len("\n" + ELLIPSIS)
+    budget = limit - measure(joiner + ELLIPSIS)
     kept: list[str] = []
     used = 0
     for piece in rendered:
-        cost = utf16_len(piece) + (1 if kept else 0)
+        cost = measure(piece) + (measure(joiner) if kept else 0)
         if used + cost > budget:
             break
         kept.append(piece)
         used += cost
     if kept:
-        return "\n".join([*kept, ELLIPSIS])
+        return joiner.join([*kept, ELLIPSIS])
     # Not even the first line fits: cut its text (never its markup), longest prefix that fits.
     first = lines[0]
     low, high = 0, sum(len(s.text) for s in first)
     while low < high:
         middle = (low + high + 1) // 2
-        if utf16_len(render(_cut(first, middle))) <= limit:
+        if measure(render(_cut(first, middle))) <= limit:
             low = middle
         else:
             high = middle - 1
@@ -118,3 +126,27 @@ def to_html(reply: Reply, limit: int = MESSAGE_LIMIT) -> str:
 def to_text(reply: Reply, limit: int = MESSAGE_LIMIT) -> str:
     """The reply's lines as plain text, links as "标题 <url>", at most ``limit`` UTF-16 units."""
     return _fit(reply.lines, _text_line, limit)
+
+
+def _span_markdown(span: Span) -> str:
+    text = markdown_text(_safe(span.text))
+    if span.style is Style.LINK and (url := safe_url(span.url)):
+        return f"[{text}]({markdown_url(url)})"
+    if span.style is Style.BOLD and text.strip():
+        return f"**{text}**"
+    return text
+
+
+def _markdown_line(line: Line) -> str:
+    return "".join(_span_markdown(span) for span in line)
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def to_markdown(reply: Reply, limit: int = 4096, line_break: str = "\n") -> str:
+    """The reply's lines as the chat platforms' Markdown (DingTalk, WeCom, a Feishu card's
+    lark_md), at most ``limit`` UTF-8 bytes; text escaped as in the digests
+    (:func:`digests.render_robots.markdown_text`). DingTalk breaks a line only at "  \\n  "."""
+    return _fit(reply.lines, _markdown_line, limit, _utf8_len, line_break)

@@ -36,6 +36,9 @@ class Pager:
         """Keep at most ``capacity`` queries."""
         self.capacity = capacity
         self._states: OrderedDict[str, PageState] = OrderedDict()
+        # Per chat, the list last shown there and its page: "下一页" typed as text turns it (on
+        # platforms whose buttons do not come back to the bot).
+        self._shown: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def remember(self, state: PageState) -> str:
@@ -56,6 +59,19 @@ class Pager:
             if state is not None:
                 self._states.move_to_end(token)
             return state
+
+    def shown(self, chat: str, token: str, page: int) -> None:
+        """The chat now shows page ``page`` of the list ``token``."""
+        with self._lock:
+            self._shown[chat] = (token, page)
+            self._shown.move_to_end(chat)
+            while len(self._shown) > self.capacity:
+                self._shown.popitem(last=False)
+
+    def last_shown(self, chat: str) -> tuple[str, int] | None:
+        """The list (token) and page the chat was last shown, or None."""
+        with self._lock:
+            return self._shown.get(chat)
 
     def __len__(self) -> int:
         with self._lock:

@@ -147,6 +147,7 @@ class Command:
     handler: Handler
     access: Access = Access.EVERYONE  # who may run it (see handlers.permissions)
     menu: bool = True  # listed in the Telegram command menu
+    aliases: tuple[str, ...] = ()  # Chinese words that call it too (最新 for latest)
 
     @property
     def admin(self) -> bool:

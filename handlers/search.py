@@ -89,6 +89,27 @@ def turn_page(ctx: Context, request: Request) -> Reply:
     return _show(ctx, state, max(1, page), token=token, edit=True)
 
 
+def next_page_command(ctx: Context, request: Request) -> Reply:
+    """下一页 (typed): the next page of the list last shown in this chat."""
+    return _turn_by_text(ctx, request, +1)
+
+
+def previous_page_command(ctx: Context, request: Request) -> Reply:
+    """上一页 (typed): the previous page of the list last shown in this chat."""
+    return _turn_by_text(ctx, request, -1)
+
+
+def _turn_by_text(ctx: Context, request: Request, step: int) -> Reply:
+    last = ctx.pager.last_shown(request.chat)
+    state = ctx.pager.recall(last[0]) if last else None
+    if last is None or state is None or state.chat != request.chat:
+        return text_reply(T.NO_LIST_TO_TURN)
+    token, page = last
+    if page + step < 1:
+        return text_reply(T.FIRST_PAGE)
+    return _show(ctx, state, page + step, token=token)
+
+
 def _query(ctx: Context, state: PageState, page: int) -> news.NewsReply | news.UnknownTopic:
     offset = (page - 1) * state.page_size
     if state.command == "topic":
@@ -124,6 +145,8 @@ def _show(
     )
     if token is None and more:
         token = ctx.pager.remember(state)
+    if token is not None:
+        ctx.pager.shown(state.chat, token, page)
     buttons: list[Button] = []
     if token is not None and page > 1:
         buttons.append(Button(T.PREVIOUS_PAGE, page_action(token, page - 1)))

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time as monotonic_time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from telegram import (
@@ -51,14 +49,14 @@ from telegram.ext import (
     filters,
 )
 
+from bot.adapters.worker import HandlerWorker
 from bot.config import Config
 from bot.delivery.channels import ConnectError, Failure, SendError
 from bot.domain.models import Channel
 from bot.domain.safetext import html_to_text
-from bot.store import Store
 from bot.texts import chat as T
 from digests.render import render_telegram
-from handlers.commands import COMMANDS, dispatch, find_command
+from handlers.commands import COMMANDS, find_command
 from handlers.markup import to_html, to_text
 from handlers.permissions import Role
 from handlers.request import ChatType, Context, Reply, Request
@@ -122,56 +120,11 @@ def send_error_for(error: TelegramError) -> SendError:
     return SendError(Failure.RETRY, detail)
 
 
-class _Worker:
-    """One thread that runs handlers with its own store (SQLite connections are per thread)."""
-
-    def __init__(self, config: Config, now: Callable[[], datetime]) -> None:
-        self._local = threading.local()
-        self._config = config
-        self._now = now
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="handlers")
-        self._stores: list[Store] = []
-
-    def _context(self) -> Context:
-        ctx: Context | None = getattr(self._local, "context", None)
-        if ctx is None:
-            store = Store(self._config.database)
-            self._stores.append(store)
-            ctx = Context(self._config, store, self._now)
-            self._local.context = ctx
-        return ctx
-
-    def _run(self, request: Request) -> Reply:
-        return dispatch(self._context(), request)
-
-    async def handle(self, request: Request) -> Reply:
-        """Run the command in the worker thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, request)
-
-    async def move_chat(self, old: str, new: str, now: datetime) -> None:
-        """A group became a supergroup: its subscription and own topics follow it (worker thread)."""
-
-        def move() -> None:
-            store = self._context().store
-            with store.transaction():
-                store.move_chat(Channel.TELEGRAM, old, new, now)
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, move)
-
-    def _close_stores(self) -> None:
-        for store in self._stores:
-            store.close()
-
-    def close(self) -> None:
-        """Stop the thread and close its store (in the thread that opened it)."""
-        self._executor.submit(self._close_stores).result()
-        self._executor.shutdown(wait=True)
-
-
 class TelegramAdapter:
     """The bot: polls Telegram for updates, answers commands, sends the outbox's messages."""
 
     name = "Telegram"
+    platform = "telegram"
     channel = Channel.TELEGRAM
 
     def __init__(self, config: Config, now: Callable[[], datetime]) -> None:
@@ -180,7 +133,7 @@ class TelegramAdapter:
             raise ValueError("no Telegram token configured")
         self.config = config
         self.settings = config.telegram
-        self.worker = _Worker(config, now)
+        self.worker = HandlerWorker(config, now)
         self._now = now
         self._admin_cache: dict[tuple[str, str], tuple[float, Role]] = {}
         self.application = (
@@ -310,6 +263,13 @@ class TelegramAdapter:
             return None  # /latest@otherbot: not for us
         return name.lower(), text[entity.length :].split()
 
+    async def _move_chat(self, old: str, new: str) -> None:
+        def move(ctx: Context) -> None:
+            with ctx.store.transaction():
+                ctx.store.move_chat(Channel.TELEGRAM, old, new, self._now())
+
+        await self.worker.call(move)
+
     async def _on_migrate(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """A group upgraded to a supergroup: Telegram says so in the old group's last message."""
         message = update.effective_message
@@ -317,7 +277,7 @@ class TelegramAdapter:
             return  # the new group's first message (migrate_from_chat_id) says the same again
         old, new = str(message.chat_id), str(message.migrate_to_chat_id)
         log.info("chat %s became %s: its subscription and topics move with it", old, new)
-        await self.worker.move_chat(old, new, self._now())
+        await self._move_chat(old, new)
 
     async def _on_command(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

@@ -1,7 +1,8 @@
 """``finews-bot run``: the service, with the chat adapters whose credentials are set.
 
-This is the wiring: it decides which chat platforms to start (Telegram when a token is set) and
-hands their adapters to the service, which imports no platform itself.
+This is the wiring: it decides which chat platforms to start (Telegram when a token is set, each
+of DingTalk, Feishu and WeCom when its credentials are) and hands their adapters to the service,
+which imports no platform itself.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import asyncio
 import logging
 
+from bot.cli.apps import app_adapter_factory
 from bot.cli.base import ExitCode, error_line
 from bot.config import Config
 from bot.delivery.channels import ChatAdapter
@@ -40,6 +42,8 @@ def chat_adapters(config: Config, clock: Clock) -> list[AdapterFactory]:
         factories.append(telegram)
     else:
         log.info(texts.TELEGRAM_NO_TOKEN.format(env=config.telegram.token_env))
+    for app in config.apps.enabled():
+        factories.append(app_adapter_factory(config, app, clock.now))
     return factories
 
 

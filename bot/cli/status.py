@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from datetime import tzinfo
 from typing import Any
 
 from bot.cli.base import ExitCode, iso, print_json
 from bot.config import Config
 from bot.delivery.robot_status import robot_json, robot_lines, robots_overview
+from bot.domain.models import PlatformState
 from bot.domain.when import Clock, format_duration
 from bot.ingest.status import CLI_LAYOUT, SourcesOverview, other_items_line, source_lines, sources_overview
 from bot.store import Store
@@ -25,17 +27,21 @@ def run(config: Config, args: argparse.Namespace) -> ExitCode:
     store = Store.open_existing(config.database)
     total = 0
     now = Clock().now()
+    platforms: dict[str, PlatformState] = {}
     if store is not None:
         with store:
             overview = sources_overview(config, store, now)
             robots = robots_overview(config, store)
             total = store.count()
+            platforms = store.platform_states()
     else:
         overview = sources_overview(config, None, now)
         robots = robots_overview(config, None)
+    configured = configured_platforms(config)
     if args.json:
         data = status_json(config, overview, total, database_exists=store is not None)
         data["robots"] = [robot_json(status) for status in robots]
+        data["platforms"] = [platform_json(name, platforms.get(name)) for name in configured]
         print_json(data)
     else:
         print_status(config, overview, total, database_exists=store is not None)
@@ -44,7 +50,45 @@ def run(config: Config, args: argparse.Namespace) -> ExitCode:
             for status in robots:
                 for line in robot_lines(status, config.timezone):
                     print(line)
+        if configured:
+            print(texts.PLATFORMS_HEADER)
+            for name in configured:
+                for line in platform_lines(name, platforms.get(name), config.timezone):
+                    print(line)
     return ExitCode.OK
+
+
+def configured_platforms(config: Config) -> list[str]:
+    """The chat platforms this configuration connects: Telegram with a token, each app whose
+    credentials are set."""
+    names = ["telegram"] if config.telegram.token else []
+    return names + [app.platform for app in config.apps.enabled()]
+
+
+def platform_json(name: str, state: PlatformState | None) -> dict[str, Any]:
+    """One platform for ``--json`` (state "never": the service has not tried it yet)."""
+    return {
+        "platform": name,
+        "state": state.state if state else "never",
+        "detail": state.detail if state else "",
+        "next_attempt": iso(state.next_attempt if state else None),
+        "updated": iso(state.updated if state else None),
+    }
+
+
+def platform_lines(name: str, state: PlatformState | None, zone: tzinfo) -> list[str]:
+    """A platform's connection in the terminal's words."""
+    label = texts.PLATFORM_NAMES.get(name, name)
+    if state is None:
+        return [texts.PLATFORM_NEVER.format(name=label)]
+    minute = "%Y-%m-%d %H:%M"
+    when = state.updated.astimezone(zone).strftime(minute)
+    next_attempt = state.next_attempt.astimezone(zone).strftime(minute) if state.next_attempt else "?"
+    words = texts.PLATFORM_STATES.get(state.state, state.state).format(next=next_attempt)
+    lines = [texts.PLATFORM_LINE.format(name=label, state=words, when=when)]
+    if state.detail:
+        lines.append(texts.PLATFORM_DETAIL.format(detail=state.detail))
+    return lines
 
 
 def status_json(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config.apps import AppsConfig, parse_apps
 from bot.config.base import ConfigError
 from bot.config.bundled import bundled_path
 from bot.config.digest import (
@@ -51,6 +52,9 @@ _TOP_LEVEL = (
     "subscriptions",
     "telegram",
     "robots",
+    "dingtalk",
+    "feishu",
+    "wecom",
 )
 
 # --- the values the program uses ----------------------------------------------------------------
@@ -72,6 +76,7 @@ class Config:
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     robots: tuple[RobotConfig, ...] = ()
+    apps: AppsConfig = field(default_factory=AppsConfig)
 
     def robot(self, name: str) -> RobotConfig | None:
         """The configured robot called ``name``, or None."""
@@ -147,6 +152,7 @@ def parse_config(
         data.get("subscriptions", []), topics, file, robots=[r.name for r in robots]
     )
     telegram = parse_telegram(data.get("telegram", {}), file, env)
+    apps = parse_apps(data, file, env)
     for index, sub in enumerate(subscriptions):
         if channel_of(sub.chat) is Channel.TELEGRAM and not telegram.token:
             # Refused now rather than queued for ever: without a token nothing reaches Telegram.
@@ -168,6 +174,7 @@ def parse_config(
         subscriptions,
         telegram,
         robots,
+        apps,
     )
 
 

@@ -65,6 +65,7 @@ class ChatAdapter(ChannelSender, Protocol):
     """A chat platform's connection as the service runs it: started, used as a channel, stopped."""
 
     name: str  # the platform's name in log lines, e.g. "Telegram"
+    platform: str  # its key in status and the store: "telegram", "dingtalk", "feishu", "wecom"
 
     async def start(self) -> None:
         """Connect and begin answering commands; raise :class:`ConnectError` when that fails."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bot.config import Config
 from bot.domain.models import (
+    APP_CHANNELS,
     Channel,
     DeliveryStatus,
     OutgoingMessage,
@@ -129,6 +130,11 @@ class Digester:
             if robot is None:  # removed from the config since: its subscription goes at the next sync
                 return []
             render = ROBOT_RENDERERS[robot.platform]
+            return [OutgoingMessage(json.dumps(m, ensure_ascii=False), "json") for m in render(digest)]
+        if sub.channel in APP_CHANNELS:
+            # An app-level bot sends what a group robot of its platform would (its adapter wraps
+            # each message in the platform's API call).
+            render = ROBOT_RENDERERS[Platform(sub.channel.value)]
             return [OutgoingMessage(json.dumps(m, ensure_ascii=False), "json") for m in render(digest)]
         return [OutgoingMessage(body, "html") for body in render_telegram(digest)]
 

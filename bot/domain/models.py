@@ -93,6 +93,14 @@ class Channel(StrEnum):
     TELEGRAM = "telegram"
     CONSOLE = "console"
     ROBOT = "robot"  # a WeCom, DingTalk or Feishu group robot (a webhook), chat "robot:NAME"
+    # The platforms' app-level bots, two-way; their chats are namespaced "dingtalk:<id>", …
+    DINGTALK = "dingtalk"
+    FEISHU = "feishu"
+    WECOM = "wecom"
+
+
+# The app-level bots' channels, each the prefix of its chats' ids ("feishu:oc_…").
+APP_CHANNELS = (Channel.DINGTALK, Channel.FEISHU, Channel.WECOM)
 
 
 class Platform(StrEnum):
@@ -109,12 +117,26 @@ ROBOT_PREFIX = "robot:"
 
 
 def channel_of(chat: str) -> Channel:
-    """The channel a chat lives on: "console", "robot:NAME", else a Telegram chat id."""
+    """The channel a chat lives on: "console", "robot:NAME", "dingtalk:…", "feishu:…",
+    "wecom:…", else a Telegram chat id (a number)."""
     if chat == CONSOLE_CHAT:
         return Channel.CONSOLE
     if chat.startswith(ROBOT_PREFIX):
         return Channel.ROBOT
+    prefix, colon, _ = chat.partition(":")
+    if colon and prefix in APP_CHANNELS:
+        return Channel(prefix)
     return Channel.TELEGRAM
+
+
+def app_chat(channel: Channel, conversation: str) -> str:
+    """The namespaced chat id of a platform's conversation: ``dingtalk:cidXXX``."""
+    return f"{channel.value}:{conversation}"
+
+
+def app_conversation(chat: str) -> str:
+    """The platform's own conversation id in a namespaced chat id."""
+    return chat.partition(":")[2]
 
 
 def robot_chat(name: str) -> str:
@@ -263,3 +285,14 @@ class AuditEntry:
     after: Any
     id: int = 0
     scope: str = ""  # a change of one chat's own topics: that chat; "" for the global topics
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformState:
+    """How a chat platform's connection stands, as the service last saw it."""
+
+    platform: str  # "telegram", "dingtalk", "feishu", "wecom"
+    state: str  # connecting | connected | retrying | refused | stopped
+    detail: str  # the last error, or ""
+    next_attempt: datetime | None  # while retrying
+    updated: datetime

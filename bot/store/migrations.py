@@ -198,3 +198,19 @@ def m005_chat_topics(db: sqlite_utils.Database) -> None:
     )
     # '' for a change of the global topics (and of subscriptions, which have their own chat).
     db.execute("ALTER TABLE audit ADD COLUMN scope TEXT NOT NULL DEFAULT ''")
+
+
+@migrations()
+def m006_platform_state(db: sqlite_utils.Database) -> None:
+    """How each chat platform's connection stands, as the service last saw it (for `status`)."""
+    db.execute(
+        """
+        CREATE TABLE platform_state (
+            platform TEXT PRIMARY KEY,    -- telegram, dingtalk, feishu, wecom
+            state TEXT NOT NULL,          -- connecting | connected | retrying | refused | stopped
+            detail TEXT NOT NULL,         -- the last error, or ''
+            next_attempt TEXT,            -- UTC, while retrying
+            updated TEXT NOT NULL         -- UTC
+        )
+        """
+    )

@@ -35,6 +35,32 @@ SUMMARY = {
     "newtopic": "新建主题",
     "deltopic": "删除主题",
     "audit": "查看最近的管理操作记录",
+    "next": "翻到上次列表的下一页",
+    "prev": "翻到上次列表的上一页",
+}
+
+# What officials may type instead of the command's name (with or without a slash, @-mentioning the
+# bot in a group): the Chinese word for it. /help and the README show them.
+ALIASES = {
+    "start": ("开始",),
+    "help": ("帮助",),
+    "latest": ("最新", "搜索"),
+    "topic": ("主题",),
+    "topics": ("主题列表",),
+    "digest": ("日报",),
+    "subscribe": ("订阅",),
+    "unsubscribe": ("取消订阅", "退订"),
+    "subscriptions": ("订阅情况",),
+    "settime": ("推送时间",),
+    "sources": ("来源",),
+    "status": ("状态",),
+    "next": ("下一页",),
+    "prev": ("上一页",),
+    "addkw": ("添加关键词",),
+    "delkw": ("删除关键词",),
+    "newtopic": ("新建主题",),
+    "deltopic": ("删除主题",),
+    "audit": ("操作记录",),
 }
 
 WELCOME = (
@@ -46,8 +72,9 @@ WELCOME = (
     "发送 /help 查看全部命令。",
 )
 HELP_TITLE = "finews-bot 命令"
-HELP_LEGEND = "<> 为必填，[] 为可选；参数之间用空格分隔。"
+HELP_LEGEND = "<> 为必填，[] 为可选；参数之间用空格分隔。命令可不带斜杠，也可用中文，如“最新 株洲”。"
 HELP_ENTRY = "  {summary}。例：{example}{note}"
+HELP_ALIASES = "（也可以说：{aliases}）"
 HELP_GROUP_ADMIN = "（群内需群管理员）"
 HELP_ADMIN_TITLE = "管理员命令"
 
@@ -81,6 +108,8 @@ PAGE_SIZE_CAPPED = "每页最多 {n} 条。"
 ENTRY_META = "{source} · {time}"
 PREVIOUS_PAGE = "上一页"
 NEXT_PAGE = "下一页"
+NO_LIST_TO_TURN = "本聊天没有可以翻页的列表，请先发送 最新 关键词 或 主题 名称。"
+FIRST_PAGE = "已经是第一页了。"
 LIST_EXPIRED = "该列表已过期，请重新查询。"
 UNKNOWN_TOPIC = "没有名为“{name}”的主题。"
 AVAILABLE_TOPICS = "可用主题：{names}"

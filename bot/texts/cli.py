@@ -84,3 +84,16 @@ EXPORT_HEADER = (
 EXPORT_DONE = "已导出 {n} 个主题到 {path}"
 EXPORT_OVER_CONFIG = "不能导出到正在使用的配置文件 {path}：导出内容只有主题，会覆盖其他设置。请换一个文件名。"
 EXPORT_FAILED = "无法写入 {path}：{error}"
+
+PLATFORMS_HEADER = "聊天平台："
+PLATFORM_NAMES = {"telegram": "Telegram", "dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信"}
+PLATFORM_LINE = "  {name}：{state}（{when}）"
+PLATFORM_NEVER = "  {name}：已配置，尚未连接（finews-bot run 运行后连接）"
+PLATFORM_DETAIL = "    {detail}"
+PLATFORM_STATES = {
+    "connecting": "连接中",
+    "connected": "已连接",
+    "retrying": "无法连接，重试中，下次 {next}",
+    "refused": "凭据被拒绝，已停止（修正环境变量后重启 finews-bot run）",
+    "stopped": "服务已停止",
+}

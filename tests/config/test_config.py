@@ -247,6 +247,7 @@ def test_bad_durations(text: str) -> None:
 def test_the_example_config_documents_every_key() -> None:
     from bot.config.digest import DIGEST_KEYS, SUBSCRIPTION_KEYS, TOPIC_KEYS
     from bot.config.loading import _TOP_LEVEL
+    from bot.config.apps import DINGTALK_KEYS, FEISHU_KEYS, WECOM_KEYS
     from bot.config.robots import ROBOT_KEYS
     from bot.config.sources import FETCH_KEYS as _FETCH_KEYS
     from bot.config.sources import SOURCE_KEYS as _SOURCE_KEYS
@@ -256,7 +257,7 @@ def test_the_example_config_documents_every_key() -> None:
     for key in _TOP_LEVEL:
         forms = (f"{key} = ", f"[[{key}]]", f"# [[{key}]]", f"[{key}.", f"[{key}]")
         assert any(f"\n{form}" in example for form in forms), key
-    for key in (*_FETCH_KEYS, *DIGEST_KEYS, *TELEGRAM_KEYS):
+    for key in (*_FETCH_KEYS, *DIGEST_KEYS, *TELEGRAM_KEYS, *DINGTALK_KEYS, *FEISHU_KEYS, *WECOM_KEYS):
         assert f"\n{key} = " in example or f"\n# {key} = " in example, f"{key} is not in config.example.toml"
     for key in (*_SOURCE_KEYS, *TOPIC_KEYS, *SUBSCRIPTION_KEYS, *ROBOT_KEYS):
         assert f"\n#   {key} " in example, f"{key} is not explained in config.example.toml"
