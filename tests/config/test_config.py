@@ -245,9 +245,9 @@ def test_bad_durations(text: str) -> None:
 
 
 def test_the_example_config_documents_every_key() -> None:
+    from bot.config.apps import DINGTALK_KEYS, FEISHU_KEYS, WECOM_KEYS
     from bot.config.digest import DIGEST_KEYS, SUBSCRIPTION_KEYS, TOPIC_KEYS
     from bot.config.loading import _TOP_LEVEL
-    from bot.config.apps import DINGTALK_KEYS, FEISHU_KEYS, WECOM_KEYS
     from bot.config.robots import ROBOT_KEYS
     from bot.config.sources import FETCH_KEYS as _FETCH_KEYS
     from bot.config.sources import SOURCE_KEYS as _SOURCE_KEYS
