@@ -22,6 +22,7 @@ loads.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -223,3 +224,31 @@ def test_the_command_s_entry_point_loads_the_cli_only_when_called() -> None:
     assert "bot.cli" in modules_after(
         "from bot.entry import main\nimport contextlib\nwith contextlib.suppress(SystemExit): main()"
     )
+
+
+QUERY_HEAVY = (*HEAVY, "dingtalk_stream", "lark_oapi", "aibot", "tqdm", "sqlite_utils", "digests.render")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["latest", "株洲", "--json"],
+        ["topic", "上市"],
+        ["status"],
+        ["topics"],
+        ["--help"],
+        ["latest", "--help"],
+    ],
+)
+def test_a_command_line_query_loads_only_what_it_runs(argv: list[str], tmp_path: Path) -> None:
+    # A query answers in a fraction of a second only if it never loads the service's libraries.
+    code = (
+        "import contextlib, sys\nfrom bot.cli import main\n"
+        f"with contextlib.suppress(SystemExit): main({argv!r})\n"
+        "print('MODULES', ' '.join(sys.modules))"
+    )
+    env = {**os.environ, "FINEWS_DB": str(tmp_path / "finews.db"), "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    loaded = set(done.stdout.rpartition("MODULES ")[2].split())
+    assert loaded, done.stderr
+    assert not {m for m in loaded if m.split(".")[0] in QUERY_HEAVY or m in QUERY_HEAVY}

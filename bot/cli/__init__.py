@@ -48,7 +48,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; its help texts are the CLI reference.
 
     With ``only``, just that command's arguments are defined (the others are listed by name and
-    help), so that only its module is imported.
+    help), so that only its module is imported; ``only=""`` defines none (``finews-bot --help``).
     """
     parser = argparse.ArgumentParser(
         prog="finews-bot",
@@ -82,7 +82,7 @@ def _command_word(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(_command_word(arguments)).parse_args(arguments)
+    args = build_parser(_command_word(arguments) or "").parse_args(arguments)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

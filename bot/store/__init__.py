@@ -17,12 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
-
 from bot.store.items import ItemsMixin, SearchResult, SourceCount, StoredItem, UpsertOutcome
-from bot.store.migrations import migrations
 from bot.store.outbox import ChatOutbox, OutboxMixin
 from bot.store.platforms import PlatformsMixin
+from bot.store.schema import SCHEMA_VERSION
 from bot.store.sources import SourcesMixin
 from bot.store.subscriptions import SubscriptionsMixin
 from bot.store.topics import TopicsMixin
@@ -41,11 +39,11 @@ class Store(ItemsMixin, SourcesMixin, SubscriptionsMixin, OutboxMixin, TopicsMix
         """
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are explicit (db.atomic / BEGIN), never implicit.
+        # isolation_level=None: transactions are explicit (BEGIN / SAVEPOINT), never implicit.
         self._conn = sqlite3.connect(
             str(self.path), isolation_level=None, check_same_thread=check_same_thread
         )
-        self.db = sqlite_utils.Database(self._conn)
+        self._savepoints = 0
         # Wait for other connections (the service's workers, a CLI command) instead of failing.
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._use_wal()
@@ -72,12 +70,21 @@ class Store(ItemsMixin, SourcesMixin, SubscriptionsMixin, OutboxMixin, TopicsMix
                 time.sleep(0.01)
 
     def _migrate(self) -> None:
+        # The schema's version is kept in the database header: a database already up to date is
+        # opened without loading the migrations (and sqlite-utils, which applies them: a tenth
+        # of a second of a command-line query's start-up).
+        if self._conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        import sqlite_utils
+
+        from bot.store.migrations import migrations
+
+        db = sqlite_utils.Database(self._conn)
         # Under the write lock, so that two connections opening a new database at once do not
         # both apply the same migration: the second finds nothing pending.
-        if not migrations.pending(self.db):
-            return
         with self.transaction():  # each migration runs in a savepoint inside it
-            migrations.apply(self.db)
+            migrations.apply(db)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @classmethod
     def open_existing(cls, path: Path | str) -> Store | None:
@@ -103,7 +110,7 @@ class Store(ItemsMixin, SourcesMixin, SubscriptionsMixin, OutboxMixin, TopicsMix
         waiting for the busy timeout.
         """
         if self._conn.in_transaction:
-            with self.db.atomic():  # a savepoint inside the open transaction
+            with self._savepoint():
                 yield
             return
         self._conn.execute("BEGIN IMMEDIATE")
@@ -113,3 +120,19 @@ class Store(ItemsMixin, SourcesMixin, SubscriptionsMixin, OutboxMixin, TopicsMix
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        """A savepoint inside the open transaction: undone alone if its block fails."""
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._savepoints -= 1
+        self._conn.execute(f"RELEASE {name}")

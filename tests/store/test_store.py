@@ -205,3 +205,36 @@ def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
     assert errors == []
     with Store(path) as store:
         assert store.count() == 160 and store.integrity_problems() == []
+
+
+def test_the_schema_version_counts_the_migrations(tmp_path: Path) -> None:
+    import sqlite3
+
+    from bot.store.migrations import migrations
+    from bot.store.schema import SCHEMA_VERSION
+
+    assert len(migrations._migrations) == SCHEMA_VERSION, "add one to SCHEMA_VERSION with a migration"
+    path = tmp_path / "finews.db"
+    Store(path).close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        # A database migrated before the version was kept (version 0) is checked, not migrated again.
+        conn.execute("PRAGMA user_version = 0")
+    Store(path).close()
+    with sqlite3.connect(path) as conn:
+        applied = conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+        assert (
+            applied == SCHEMA_VERSION and conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        )
+
+
+def test_a_failed_nested_block_is_undone_alone(store: Store) -> None:
+    store._conn.execute("CREATE TABLE t (x INTEGER)")
+    with store.transaction():
+        store._conn.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(RuntimeError), store.transaction():
+            store._conn.execute("INSERT INTO t VALUES (2)")
+            raise RuntimeError("undo me")
+        with store.transaction():
+            store._conn.execute("INSERT INTO t VALUES (3)")
+    assert [x for (x,) in store._conn.execute("SELECT x FROM t ORDER BY x")] == [1, 3]
