@@ -218,7 +218,8 @@ class Poller:
     def _store_items(self, source: SourceConfig, items: Sequence[Item], report: PollReport) -> None:
         store = self.stores.get()
         with store.transaction():  # all of a feed's items or none of them
-            for item in items:
+            # In publication order, as the importer stores a batch (see publication_order).
+            for item in sorted(items, key=lambda item: item.published):
                 report.add(store.upsert(item, via=source.name))
 
     # --- feeds --------------------------------------------------------------------------------
