@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.domain.models import Topic
+from bot.domain.models import DEFAULT_MIN_SCORE, DEFAULT_NEAR_WINDOW, Topic
 
 # A topic's word lists besides its keywords, in the order people read them.
-RULE_LISTS = ("exclude", "not_in", "require", "sources", "exclude_sources")
+RULE_LISTS = ("title_keywords", "exclude", "not_in", "require", "sources", "exclude_sources")
 
 
 def effective_topics(configured: Mapping[str, Topic], edits: Mapping[str, Topic | None]) -> dict[str, Topic]:
@@ -48,6 +48,12 @@ def topic_to_dict(topic: Topic, *, sparse: bool = False) -> dict[str, Any]:
         values = getattr(topic, key)
         if values or not sparse:
             data[key] = list(values)
+    if topic.near or not sparse:
+        data["near"] = {k: list(v) for k, v in topic.near.items()}
+    if topic.near_window != DEFAULT_NEAR_WINDOW or not sparse:
+        data["near_window"] = topic.near_window
+    if topic.min_score != DEFAULT_MIN_SCORE or not sparse:
+        data["min_score"] = float(topic.min_score)
     if topic.weights or not sparse:
         data["weights"] = {k: float(v) for k, v in topic.weights.items()}
     return data
@@ -65,4 +71,9 @@ def topic_from_dict(data: Mapping[str, Any], name: str | None = None) -> Topic:
         sources=tuple(data.get("sources", ())),
         exclude_sources=tuple(data.get("exclude_sources", ())),
         weights=dict(data.get("weights", {})),
+        # Edits stored before these rules existed lack them: the defaults are what they meant.
+        title_keywords=tuple(data.get("title_keywords", ())),
+        near={k: tuple(v) for k, v in data.get("near", {}).items()},
+        near_window=int(data.get("near_window", DEFAULT_NEAR_WINDOW)),
+        min_score=float(data.get("min_score", DEFAULT_MIN_SCORE)),
     )
