@@ -4,7 +4,8 @@ Handlers know no transport: they take plain arguments and return structured repl
 console, the CLI's JSON and the chat adapters render each in their own way.
 
 ``topic`` applies a topic's full rules, as the digests do (:class:`digests.rules.TopicMatcher`):
-keywords, ``not_in`` contexts, ``exclude`` and ``require`` words, source lists. The index finds
+keywords, ``not_in`` and ``near`` contexts, headline-only keywords, the minimum score, ``exclude``
+and ``require`` words, source lists. The index finds
 the candidates (items containing any keyword), newest first; a topic with nothing but keywords is
 answered by the index alone, otherwise each candidate is checked against the rules. Its total is
 exact when there are at most :data:`EXACT_COUNT_LIMIT` candidates (all are checked); beyond that
@@ -132,7 +133,7 @@ def topic(
     config = topics.get(name)
     if config is None:
         return _unknown_topic(store, topics, name, limit)
-    queries: list[CompiledQuery] = compile_any(config.keywords)
+    queries: list[CompiledQuery] = compile_any(config.all_keywords)
     folded = [w.word for q in queries for w in q.words]
     limit, offset = _clamp(limit), max(0, offset)
     if not _has_rules(config):
@@ -142,13 +143,23 @@ def topic(
     else:
         result, exact = _verified(store, config, queries, limit, offset)
     return NewsReply(
-        name, result.total, _entries(result, folded), topic=name, keywords=config.keywords, exact=exact
+        name, result.total, _entries(result, folded), topic=name, keywords=config.all_keywords, exact=exact
     )
 
 
 def _has_rules(topic: Topic) -> bool:
-    """Whether the topic narrows its keyword matches (contexts, exclude/require words, sources)."""
-    return bool(topic.not_in or topic.exclude or topic.require or topic.sources or topic.exclude_sources)
+    """Whether the topic narrows its keyword matches (contexts, near words, headline-only keywords,
+    a minimum score, exclude/require words, sources)."""
+    return bool(
+        topic.not_in
+        or topic.near
+        or topic.title_keywords
+        or topic.min_score > 0
+        or topic.exclude
+        or topic.require
+        or topic.sources
+        or topic.exclude_sources
+    )
 
 
 def _verified(
