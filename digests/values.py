@@ -7,11 +7,15 @@ Everything here is pure data. :mod:`digests.rules` turns items and topics into m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.domain.models import Item
+
+if TYPE_CHECKING:  # placement builds on these values; the digest only carries its pool
+    from digests.placement import StoryPool
 
 
 class Field(StrEnum):
@@ -75,6 +79,8 @@ class Entry:
     snippet: tuple[SnippetPart, ...]
     matched: tuple[str, ...]  # the keywords that matched, title hits first
     score: float
+    # The digest's other topics the story matched; it is shown once, under this one ("也属于：…").
+    also: tuple[str, ...] = ()
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -101,7 +107,8 @@ class TopicSection:
     total: int  # distinct stories after merging reprints
     entries: tuple[Entry, ...]  # the top N, best first
     # Identifies every story of the section (shown or not), so that a story in several topics
-    # counts once in the digest's header. Empty when unknown: then totals are summed.
+    # counts once in the digest's header (with repeat_stories; otherwise sections never share a
+    # story). Empty when unknown: then totals are summed.
     story_keys: frozenset[int] = frozenset()
 
     @property
@@ -119,6 +126,9 @@ class Digest:
     sections: tuple[TopicSection, ...]  # topics without entries are left out
     items_considered: int  # items published that day
     label: str = ""  # whose digest this is (a chat's title), or "" for all topics
+    # The day's ranked stories, from which a subscription's selection of topics is composed
+    # (digests.build.for_subscription); None for a digest made by hand.
+    pool: StoryPool | None = field(default=None, compare=False, repr=False)
 
     @property
     def stories(self) -> int:

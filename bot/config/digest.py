@@ -44,6 +44,7 @@ class _RawDigest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     grace: str = "6h"
     check_every: str = "30s"
     priority: dict[str, float] = {}
+    repeat_stories: bool = False
 
 
 class _RawSubscription(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -68,6 +69,9 @@ class DigestConfig:
     grace: timedelta = timedelta(hours=6)  # a digest missed while down is still sent this late
     check_every: timedelta = timedelta(seconds=30)  # how often the service looks for due digests
     priority: Mapping[str, float] = field(default_factory=dict)  # source slug or name → rank bonus
+    # False: a story matching several topics is shown once, under its strongest, the others named;
+    # True: under every topic it matched, as before placement existed.
+    repeat_stories: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +181,7 @@ def parse_digest(raw: Any, file: str) -> DigestConfig:
         grace=_duration(digest.grace, f"{file}: digest.grace", "6h"),
         check_every=_duration(digest.check_every, f"{file}: digest.check_every", "30s"),
         priority=dict(digest.priority),
+        repeat_stories=digest.repeat_stories,
     )
 
 

@@ -72,19 +72,23 @@ class Digester:
         return effective_topics(self.config.topics, self.store.topic_edits())
 
     def day_digest(self, day: date, topic_names: Sequence[str] = ()) -> Digest:
-        """The digest of ``day`` (every topic, or those named) from the items published that day."""
-        topics = self.topics()
-        chosen = [topics[n] for n in topic_names if n in topics] if topic_names else list(topics.values())
+        """The digest of ``day`` (every topic, or those named) from the items published that day.
+
+        Built over every topic and then narrowed, as each subscription's is: a story is placed
+        under the same topic, and names the same others, in a chat's /digest as in what it was sent.
+        """
         start, end = day_bounds(day, self.config.timezone)
         items = self.store.published_between(start, end)
-        return build_digest(
+        digest = build_digest(
             items,
-            chosen,
+            list(self.topics().values()),
             day,
             str(self.config.timezone),
             top=self.config.digest.top,
             priority=self.config.digest.priority,
+            repeat_stories=self.config.digest.repeat_stories,
         )
+        return for_subscription(digest, topic_names) if topic_names else digest
 
     def write_files(self, digest: Digest, chat: str | None = None) -> list[Path]:
         """Write the digest as Markdown and as an HTML page; returns the paths."""

@@ -18,6 +18,10 @@ SECTION_HEADING = "【{name}】{n} 条"
 CONTINUED = "（续）"
 MORE = "另有 {n} 条"
 
+# A story shown once, under its strongest topic, names the other topics it matched.
+ALSO = "也属于：{names}"
+ALSO_SEPARATOR = "、"
+
 OUTLET_SEPARATOR = "、"
 # "株洲日报、湖南日报等 3 家": how many names are spelled out before the rest is counted.
 OUTLETS_MANY = "{names}等 {n} 家"
