@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 
 from bot.texts import chat as T
-from handlers import admin, digest, info, search, subscriptions
+from handlers import admin, audit, digest, info, rule_edits, search, subscriptions
 from handlers.markup import prepend, text_line, text_reply
 from handlers.pager import PREFIX as PAGE_PREFIX
 from handlers.request import Command, Context, Handler, Reply, Request
@@ -72,9 +72,15 @@ COMMANDS: tuple[Command, ...] = (
     _admin("delexclude", "<主题> <词…>", "/delexclude 上市 招聘", admin.editor("delexclude")),
     _admin("addnotin", "<主题> <上下文…>", "/addnotin 上市 线上市场", admin.editor("addnotin")),
     _admin("delnotin", "<主题> <上下文…>", "/delnotin 上市 线上市场", admin.editor("delnotin")),
+    _admin("addtitlekw", "<主题> <词…>", "/addtitlekw 上市 敲钟", admin.editor("addtitlekw")),
+    _admin("deltitlekw", "<主题> <词…>", "/deltitlekw 上市 敲钟", admin.editor("deltitlekw")),
+    _admin("addnear", "<主题> <关键词> <邻近词…>", "/addnear 上市 上市 企业 IPO", rule_edits.addnear_command),
+    _admin("delnear", "<主题> <关键词> [邻近词…]", "/delnear 上市 上市 公司", rule_edits.delnear_command),
+    _admin("setwindow", "<主题> <字数>", "/setwindow 上市 8", rule_edits.setwindow_command),
+    _admin("setminscore", "<主题> <分数>", "/setminscore 上市 2", rule_edits.setminscore_command),
     _admin("newtopic", "<名称> <关键词…>", "/newtopic 债券 债券 城投债", admin.newtopic_command),
     _admin("deltopic", "<名称>", "/deltopic 债券", admin.deltopic_command),
-    _admin("audit", "[条数]", "/audit 20", admin.audit_command),
+    _admin("audit", "[条数]", "/audit 20", audit.audit_command),
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}

@@ -61,6 +61,11 @@ def topic_to_dict(topic: Topic, *, sparse: bool = False) -> dict[str, Any]:
 
 def topic_from_dict(data: Mapping[str, Any], name: str | None = None) -> Topic:
     """The inverse of :func:`topic_to_dict` (``name`` for a sparse table, whose key names it)."""
+    keywords = (*data["keywords"], *data.get("title_keywords", ()))
+    near = data.get("near", {})
+    # In the order of the keywords they belong to, whatever order they were stored in (the store
+    # keeps JSON with sorted keys).
+    ordered = sorted(near, key=lambda k: keywords.index(k) if k in keywords else len(keywords))
     return Topic(
         name=data["name"] if name is None else name,
         keywords=tuple(data["keywords"]),
@@ -73,7 +78,7 @@ def topic_from_dict(data: Mapping[str, Any], name: str | None = None) -> Topic:
         weights=dict(data.get("weights", {})),
         # Edits stored before these rules existed lack them: the defaults are what they meant.
         title_keywords=tuple(data.get("title_keywords", ())),
-        near={k: tuple(v) for k, v in data.get("near", {}).items()},
+        near={k: tuple(near[k]) for k in ordered},
         near_window=int(data.get("near_window", DEFAULT_NEAR_WINDOW)),
         min_score=float(data.get("min_score", DEFAULT_MIN_SCORE)),
     )

@@ -32,6 +32,15 @@ SUMMARY = {
     "delexclude": "删除主题的排除词",
     "addnotin": "为主题添加排除上下文（如“线上市场”中的“上市”不算）",
     "delnotin": "删除主题的排除上下文",
+    "addtitlekw": "为主题添加标题关键词（只在标题中出现才算）",
+    "deltitlekw": "删除主题的标题关键词",
+    "addnear": "为关键词添加邻近词（关键词附近须有其中之一才算，如“上市”附近须有“企业”）",
+    "delnear": "删除关键词的邻近词；不写邻近词则取消该要求",
+    "setwindow": "设置邻近词与关键词之间最多相隔的字数（默认 10）",
+    "setminscore": "设置主题的最低得分（正文每处计 1 分，标题计 2 分；0 为不设）",
+    "why": "查看一条新闻为什么命中（或没命中）主题：关键词、位置、上下文",
+    "notrelevant": "把一条新闻标为不相关，并得到去掉它的规则修改建议",
+    "apply": "采用 /notrelevant 给出的某个修改建议",
     "newtopic": "新建主题",
     "deltopic": "删除主题",
     "audit": "查看最近的管理操作记录",
@@ -89,7 +98,11 @@ NO_TOPICS = "还没有任何主题。管理员可以用 /newtopic 名称 关键�
 TOPICS_HEADER = "共 {n} 个主题："
 TOPIC_NAME = "【{name}】"
 TOPIC_RULE = "  {field}：{values}"
-TOPICS_HINT = "发送 /topic 主题名 查看该主题的新闻。"
+TOPICS_HINT = "发送 /topic 主题名 查看该主题的新闻，/why 编号 查看某条为什么命中。"
+NEAR_RULE = "前后 {n} 字内须有——{near}"
+NEAR_ENTRY = "{keyword}：{words}"
+NEAR_SEPARATOR = "；"
+MIN_SCORE_RULE = "{score}（正文每处 1 分，标题每处 2 分）"
 FIELD_LABELS = {
     "name": "名称",
     "keywords": "关键词",
@@ -100,6 +113,10 @@ FIELD_LABELS = {
     "sources": "限定来源",
     "exclude_sources": "排除来源",
     "weights": "权重",
+    "title_keywords": "标题关键词",
+    "near": "邻近词",
+    "near_window": "邻近字数",
+    "min_score": "最低分",
     "topics": "主题",
     "time": "时间",
     "days": "频率",
@@ -163,7 +180,39 @@ EDIT_USAGE = {
     "delexclude": "用法：/delexclude 主题 排除词…，例如 /delexclude 上市 招聘",
     "addnotin": "用法：/addnotin 主题 上下文…，例如 /addnotin 上市 线上市场（“线上市场”中的“上市”不算）",
     "delnotin": "用法：/delnotin 主题 上下文…，例如 /delnotin 上市 线上市场",
+    "addtitlekw": "用法：/addtitlekw 主题 词…，例如 /addtitlekw 上市 敲钟（只在标题中出现才算）",
+    "deltitlekw": "用法：/deltitlekw 主题 词…，例如 /deltitlekw 上市 敲钟",
 }
+KEYWORD_IN_OTHER_LIST = (
+    "“{word}”已是主题“{topic}”的{field}，未作更改。一个词要么全文都算，要么只在标题中算；"
+    "如要改，请先用 /{command} 删除。"
+)
+ADDNEAR_USAGE = (
+    "用法：/addnear 主题 关键词 邻近词…，例如 /addnear 上市 上市 企业 IPO"
+    "（“上市”前后若干字内须有“企业”或“IPO”才算）"
+)
+DELNEAR_USAGE = (
+    "用法：/delnear 主题 关键词 [邻近词…]，例如 /delnear 上市 上市 公司；不写邻近词则取消该关键词的邻近词要求"
+)
+NOT_A_KEYWORD = "“{word}”不是主题“{topic}”的关键词，邻近词只能加在关键词上。"
+NEAR_NONE = "“{keyword}”没有邻近词要求：每处都算。"
+NEAR_NOW = "“{keyword}”前后 {n} 字内须有：{words}"
+NEAR_ALREADY = "“{keyword}”的邻近词中已有：{words}，未作更改。"
+NEAR_NOT_THERE = "“{keyword}”的邻近词中没有：{words}，未作更改。"
+NEAR_ADDED = "已为主题“{topic}”的“{keyword}”添加邻近词：{words}"
+NEAR_REMOVED = "已从主题“{topic}”的“{keyword}”删除邻近词：{words}"
+NEAR_CLEARED = "已取消主题“{topic}”中“{keyword}”的邻近词要求。"
+NEAR_IS_KEYWORD = "注意：邻近词“{keyword}”就是关键词本身，总是满足，不起作用。"
+SETMINSCORE_USAGE = (
+    "用法：/setminscore 主题 分数，例如 /setminscore 上市 2（一处标题命中或两处正文命中才算）；0 为不设"
+)
+SETWINDOW_USAGE = "用法：/setwindow 主题 字数，例如 /setwindow 上市 8"
+BAD_SCORE = "分数不对：“{value}”。请写 0 到 {n} 之间的数，最多两位小数，例如 2 或 1.5。"
+BAD_WINDOW = "字数不对：“{value}”。请写 1 到 {n} 之间的整数，例如 10。"
+MIN_SCORE_MEANS = "计分：命中的每处关键词按其权重计分，标题中计两倍；总分达到最低分才算相关。"
+WINDOW_MEANS = "邻近词须在关键词前后这么多字以内。"
+VALUE_UNCHANGED = "主题“{topic}”的{field}已是 {value}，未作更改。"
+VALUE_SET = "已将主题“{topic}”的{field}由 {before} 改为 {value}。"
 NEWTOPIC_USAGE = "用法：/newtopic 名称 关键词…，例如 /newtopic 债券 债券 城投债"
 DELTOPIC_USAGE = "用法：/deltopic 名称，例如 /deltopic 债券"
 WORD_TOO_LONG = "“{word}”太长了：每个词最多 {n} 个字。"
@@ -201,6 +250,13 @@ ACTION_LABELS = {
     "delete_exclude": "删除排除词",
     "add_not_in": "添加排除上下文",
     "delete_not_in": "删除排除上下文",
+    "add_title_keyword": "添加标题关键词",
+    "delete_title_keyword": "删除标题关键词",
+    "add_near": "添加邻近词",
+    "delete_near": "删除邻近词",
+    "set_near_window": "设置邻近字数",
+    "set_min_score": "设置最低分",
+    "feedback": "按“不相关”反馈修改规则",
     "new_topic": "新建主题",
     "delete_topic": "删除主题",
     "subscribe": "订阅",

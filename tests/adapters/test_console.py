@@ -162,6 +162,10 @@ def _edit_topics(store: Store) -> None:
             sources=("zhuzhouribao",),
             exclude_sources=("spam",),
             weights={"城投债": 2.5},
+            title_keywords=("专项债",),
+            near={"城投债": ("发行", "融资"), "专项债": ("地方",)},
+            near_window=6,
+            min_score=1.5,
         ),
         entry,
     )
@@ -185,6 +189,8 @@ def test_export_round_trips_through_load_config(
     assert f"已导出 {len(expected)} 个主题到 {target}" in capsys.readouterr().err
     exported = target.read_text(encoding="utf-8")
     assert '[topics."债券"]' in exported and '[topics."上市"]' in exported
+    assert 'title_keywords = [\n    "专项债",\n]' in exported or 'title_keywords = ["专项债"]' in exported
+    assert "min_score = 1.5" in exported and "near_window = 6" in exported
     assert dict(load_config(str(target), environ={}).topics) == expected
 
     assert main(["topics", "--export"]) == 0
