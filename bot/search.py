@@ -18,9 +18,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from bot.domain.models import Topic
+from bot.domain.models import Item, Topic
 from bot.domain.textindex import CompiledQuery, compile_any, compile_query, snippet, split_query
 from bot.store import SearchResult, Store
 from bot.texts import cli as texts
@@ -37,6 +37,8 @@ EXACT_COUNT_LIMIT = 5000
 # usually filled by the first few dozen candidates.
 _FIRST_BATCH = 100
 _MAX_BATCH = 2000
+# Candidates checked for a rule change's side effects (/notrelevant): a month of a busy topic.
+RECENT_LIMIT = 5000
 
 
 class QueryError(ValueError):
@@ -189,6 +191,53 @@ def _verified(
         scanned += len(stored_items)
         batch = min(batch * 2, _MAX_BATCH)
     return SearchResult(found, page), scanned >= candidates
+
+
+@dataclass(frozen=True, slots=True)
+class RecentMatches:
+    """A topic's matches among the items published in a span of days, newest first."""
+
+    items: list[Item]
+    start: datetime
+    end: datetime
+    moved: bool  # nothing was published in the span ending now: it ends at the newest item instead
+    complete: bool  # False: more candidates than RECENT_LIMIT; only the newest were checked
+
+
+def recent_matches(
+    store: Store, topic: Topic, now: datetime, *, around: datetime | None = None, days: int = 30
+) -> RecentMatches:
+    """The topic's matches of the last ``days`` days: what a rule change is measured against.
+
+    When nothing was published in those days (an archive imported long after the fact), the span
+    is the ``days`` days up to the day after ``around`` (the item judged) instead, or up to the
+    newest stored item, and says so (``moved``).
+    """
+    end, moved = now, False
+    newest = next(store.all_items(), None)
+    if newest is not None and newest.item.published < now - timedelta(days=days):
+        end = (
+            around + timedelta(days=1) if around is not None else newest.item.published + timedelta(seconds=1)
+        )
+        moved = True
+    start = end - timedelta(days=days)
+    queries = compile_any(topic.all_keywords)
+    matcher = TopicMatcher([topic])
+    found: list[Item] = []
+    scanned, batch = 0, _FIRST_BATCH
+    while scanned < RECENT_LIMIT:
+        page = store.page(queries, limit=batch, offset=scanned)
+        if not page:
+            return RecentMatches(found, start, end, moved, complete=True)
+        for stored in page:
+            published = stored.item.published
+            if published < start:
+                return RecentMatches(found, start, end, moved, complete=True)
+            if published < end and matcher.match(stored.item):
+                found.append(stored.item)
+        scanned += len(page)
+        batch = min(batch * 2, _MAX_BATCH)
+    return RecentMatches(found, start, end, moved, complete=False)
 
 
 def _unknown_topic(store: Store, topics: Mapping[str, Topic], name: str, limit: int) -> UnknownTopic:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from bot.domain.models import Item
+from bot.domain.models import Item, ItemRef
 
 if TYPE_CHECKING:  # placement builds on these values; the digest only carries its pool
     from digests.placement import StoryPool
@@ -141,3 +141,12 @@ class Digest:
     def empty(self) -> bool:
         """Whether no topic had anything that day."""
         return not self.sections
+
+    def item_refs(self) -> tuple[ItemRef, ...]:
+        """Each shown entry as a reader refers to it ("/why 上市 3"): its number within its section,
+        the section's topic, and its earliest copy."""
+        return tuple(
+            ItemRef(number, section.name, entry.ids[0])
+            for section in self.sections
+            for number, entry in enumerate(section.entries, 1)
+        )

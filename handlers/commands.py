@@ -13,7 +13,8 @@ import logging
 from dataclasses import replace
 
 from bot.texts import chat as T
-from handlers import admin, audit, digest, info, rule_edits, search, subscriptions
+from handlers import admin, audit, digest, feedback, info, rule_edits, search, subscriptions, why
+from handlers.feedback_book import APPLY_PREFIX, MARK_PREFIX
 from handlers.markup import prepend, text_line, text_reply
 from handlers.pager import PREFIX as PAGE_PREFIX
 from handlers.request import Command, Context, Handler, Reply, Request
@@ -64,6 +65,7 @@ COMMANDS: tuple[Command, ...] = (
         subscriptions.settime_command,
         group_admin=True,
     ),
+    _command("why", "[主题] <编号|条目ID>", "/why 3", why.why_command),
     _command("sources", "", "/sources", info.sources_command),
     _command("status", "", "/status", info.status_command),
     _admin("addkw", "<主题> <词…>", "/addkw 上市 科创板", admin.editor("addkw")),
@@ -78,6 +80,8 @@ COMMANDS: tuple[Command, ...] = (
     _admin("delnear", "<主题> <关键词> [邻近词…]", "/delnear 上市 上市 公司", rule_edits.delnear_command),
     _admin("setwindow", "<主题> <字数>", "/setwindow 上市 8", rule_edits.setwindow_command),
     _admin("setminscore", "<主题> <分数>", "/setminscore 上市 2", rule_edits.setminscore_command),
+    _admin("notrelevant", "[主题] <编号|条目ID>", "/notrelevant 上市 3", feedback.notrelevant_command),
+    _admin("apply", "<方案编号>", "/apply 1", feedback.apply_command),
     _admin("newtopic", "<名称> <关键词…>", "/newtopic 债券 债券 城投债", admin.newtopic_command),
     _admin("deltopic", "<名称>", "/deltopic 债券", admin.deltopic_command),
     _admin("audit", "[条数]", "/audit 20", audit.audit_command),
@@ -123,11 +127,25 @@ def _permitted(command: Command, request: Request) -> bool:
     return request.is_admin or not command.needs_admin(request.chat_type)
 
 
+def action_needs_admin(action: str) -> bool:
+    """Whether a button's action changes topics (the adapter then asks the platform who presses it)."""
+    return action.startswith((MARK_PREFIX, APPLY_PREFIX))
+
+
+def _press(ctx: Context, request: Request) -> Reply:
+    action = request.action
+    if action.startswith(PAGE_PREFIX):
+        return search.turn_page(ctx, request)
+    if action.startswith(MARK_PREFIX):
+        return feedback.mark_button(ctx, request, action[len(MARK_PREFIX) :])
+    if action.startswith(APPLY_PREFIX):
+        return feedback.apply_button(ctx, request)
+    return text_reply(T.BUTTON_EXPIRED)
+
+
 def _dispatch(ctx: Context, request: Request) -> Reply:
     if request.action:
-        if request.action.startswith(PAGE_PREFIX):
-            return search.turn_page(ctx, request)
-        return text_reply(T.BUTTON_EXPIRED)
+        return _press(ctx, request)
     name = command_name(request.command)
     command = _BY_NAME.get(name)
     if command is None:

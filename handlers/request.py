@@ -19,6 +19,7 @@ from bot.delivery.digester import Digester
 from bot.domain.models import AuditEntry, Channel
 from bot.store import Store
 from digests.values import Digest
+from handlers.feedback_book import FeedbackBook
 from handlers.pager import Pager
 
 
@@ -104,6 +105,8 @@ class Context:
     # Pagination state of /latest and /topic replies; adapters with several contexts (threads)
     # pass one shared Pager so that a button works whichever thread handles it.
     pager: Pager = field(default_factory=Pager)
+    # "不相关" buttons and proposed rule changes waiting for an admin's choice; shared like the pager.
+    feedback: FeedbackBook = field(default_factory=FeedbackBook)
     digester: Digester = field(init=False)
 
     def __post_init__(self) -> None:

@@ -58,7 +58,7 @@ from bot.domain.safetext import html_to_text
 from bot.store import Store
 from bot.texts import chat as T
 from digests.render import render_telegram
-from handlers.commands import COMMANDS, dispatch, find_command
+from handlers.commands import COMMANDS, action_needs_admin, dispatch, find_command
 from handlers.markup import to_html, to_text
 from handlers.request import ChatType, Context, Reply, Request
 
@@ -334,6 +334,9 @@ class TelegramAdapter:
         await query.answer()
         if not self._allowed(chat.id):
             return
+        action = query.data or ""
+        # A button that changes topics ("不相关", "采用方案") needs an admin, as its command does.
+        is_admin = action_needs_admin(action) and await self._is_admin(chat.id, chat.type, query.from_user.id)
         request = Request(
             command="",
             args=(),
@@ -343,7 +346,8 @@ class TelegramAdapter:
             user_name=query.from_user.full_name,
             chat_title=chat.title or "",
             channel=Channel.TELEGRAM,
-            action=query.data or "",
+            is_admin=is_admin,
+            action=action,
         )
         reply = await self.worker.handle(request)
         if reply.edit and isinstance(query.message, Message):

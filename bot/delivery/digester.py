@@ -17,10 +17,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bot.config import CONSOLE, Config
-from bot.domain.models import Channel, DeliveryStatus, OutgoingMessage, Subscription, Topic
+from bot.domain.models import Channel, DeliveryStatus, OutgoingMessage, ReferenceList, Subscription, Topic
 from bot.domain.topics import effective_topics
 from bot.domain.when import covered_day, day_bounds, last_due
 from bot.store import Store
+from bot.texts import digest as digest_texts
 from digests.build import build_digest, for_subscription
 from digests.render import digest_file_stem, render_html_page, render_markdown, render_telegram, render_text
 from digests.render_view import shared_rendering, story_count
@@ -153,6 +154,10 @@ class Digester:
             queued = self.store.queue_delivery(
                 sub, day, due, messages, stories=story_count(mine), now=self.now()
             )
+            if queued is not None:  # the chat's numbers ("/why 上市 3") now refer to this digest
+                label = digest_texts.REFERENCE_LABEL.format(day=day.isoformat())
+                refs = ReferenceList("digest", label, self.now(), mine.item_refs())
+                self.store.save_references(sub.channel, sub.chat, refs)
         return None if queued is None else len(messages)
 
     def queue_due(self) -> DueReport:

@@ -247,3 +247,22 @@ class AuditEntry:
     before: Any  # JSON-able; None when the thing did not exist
     after: Any
     id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """A numbered entry of a list a chat was shown: what "/why 3" or "/why 上市 3" refers to."""
+
+    number: int  # as shown: 1, 2, … (per section in a digest, across pages in a list)
+    topic: str  # the topic it was listed under; "" in a keyword search (/latest)
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceList:
+    """The numbered entries of the last list or digest a chat was shown, and what that was."""
+
+    kind: str  # "topic", "latest" or "digest"
+    label: str  # what the chat saw, e.g. "/topic 上市" or "2022-04-03 日报"
+    made: datetime  # UTC
+    refs: tuple[ItemRef, ...]

@@ -4,7 +4,8 @@
 :mod:`bot.store.items` (items and their search index), :mod:`bot.store.sources` (per-source
 polling state and seen files), :mod:`bot.store.subscriptions` (who receives which digest, when),
 :mod:`bot.store.outbox` (deliveries and the outbox), :mod:`bot.store.topics` (topics edited from
-chat, the audit log). The schema lives in :mod:`bot.store.migrations`; the values it stores and
+chat, the audit log), :mod:`bot.store.references` (what each chat was last shown, for /why 3).
+The schema lives in :mod:`bot.store.migrations`; the values it stores and
 returns are :mod:`bot.domain.models`, and :mod:`bot.store.lock` keeps one service per database.
 """
 
@@ -21,6 +22,7 @@ import sqlite_utils
 from bot.store.items import ItemsMixin, SearchResult, SourceCount, StoredItem, UpsertOutcome
 from bot.store.migrations import migrations
 from bot.store.outbox import OutboxMixin
+from bot.store.references import ReferencesMixin
 from bot.store.sources import SourcesMixin
 from bot.store.subscriptions import SubscriptionsMixin
 from bot.store.topics import TopicsMixin
@@ -28,7 +30,7 @@ from bot.store.topics import TopicsMixin
 __all__ = ["SearchResult", "SourceCount", "Store", "StoredItem", "UpsertOutcome"]
 
 
-class Store(ItemsMixin, SourcesMixin, SubscriptionsMixin, OutboxMixin, TopicsMixin):
+class Store(ItemsMixin, SourcesMixin, SubscriptionsMixin, OutboxMixin, TopicsMixin, ReferencesMixin):
     """All reads and writes of the database. Open one per thread (SQLite connections are not shared)."""
 
     def __init__(self, path: Path | str, *, check_same_thread: bool = True) -> None:

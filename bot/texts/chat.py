@@ -264,6 +264,87 @@ ACTION_LABELS = {
     "set_time": "设置推送时间",
 }
 
+# --- referring to an entry (/why, /notrelevant) ----------------------------------------------------------
+NO_LIST = (
+    "本聊天还没有可引用编号的列表：请先发送 /topic 主题 或 /digest，再用编号，例如 /why 3；"
+    "也可以直接写条目 ID。"
+)
+NO_SUCH_ENTRY = "最近的列表（{label}）中没有{topic}第 {n} 条。"
+WHICH_TOPIC = "最近的日报（{label}）中有多个第 {n} 条，请写明主题，例如：{examples}"
+ENTRY_GONE = "第 {n} 条（{label}）已不在库中。请重新查询。"
+NOT_A_REFERENCE = "找不到条目“{value}”：请写最近列表中的编号（如 3），或条目 ID（/why 的回复中有）。"
+WHERE_LIST = "第 {n} 条（{label}）"
+WHERE_ID = "条目 {id}"
+LIST_LABEL_TOPIC = "/topic {topic}"
+LIST_LABEL_LATEST = "/latest {query}"
+
+# --- /why ---------------------------------------------------------------------------------------------
+WHY_USAGE = (
+    "用法：/why [主题] 编号，例如 /why 3（最近一次 /topic 或 /digest 列表的第 3 条）、/why 上市 2"
+    "（日报中“上市”的第 2 条），或 /why 条目ID。"
+)
+WHY_HEADER = "{where}：{title}"
+WHY_META = "{source} · {time} · ID {id}"
+WHY_NO_TOPIC = "没有任何主题的关键词出现在这条新闻中。"
+WHY_VERDICT_MATCHED = "【{topic}】相关"
+WHY_VERDICT_NOT = "【{topic}】不相关"
+WHY_SCORE = "（得分 {score}，最低分 {minimum}）"
+WHY_OCCURRENCE = "· {field}第 {at} 字“{word}”：{verdict}"
+WHY_COUNTED = "计入"
+WHY_COUNTED_NEAR = "计入，前后 {window} 字内有“{context}”"
+WHY_NEGATED = "不计，位于排除上下文“{context}”中"
+WHY_NOT_NEAR = "不计，前后 {window} 字内没有邻近词"
+WHY_TITLE_ONLY = "不计，标题关键词只在标题中算"
+WHY_MORE_OCCURRENCES = "  ……另有 {n} 处"
+WHY_EXCLUDED = "· 含排除词“{word}”，不收录"
+WHY_MISSING = "· 缺少必备词“{word}”"
+WHY_BELOW_SCORE = "· 得分 {score} 低于最低分 {minimum}（正文每处计 1 分，标题计 2 分）"
+WHY_SOURCE_NOT_ALLOWED = "· 来源 {source} 不在该主题的允许列表"
+WHY_SOURCE_EXCLUDED = "· 来源 {source} 在该主题的排除列表"
+WHY_NO_KEYWORD = "· 未命中任何关键词"
+WHY_FEEDBACK_HINT = "如这条与“{topic}”无关，请点“不相关”，或发送 /notrelevant {topic} {ref}"
+FIELD_TITLE = "标题"
+FIELD_TEXT = "正文"
+NOT_RELEVANT_BUTTON = "不相关：{topic}"
+
+# --- /notrelevant and /apply -----------------------------------------------------------------------------
+NOTRELEVANT_USAGE = (
+    "用法：/notrelevant [主题] 编号，例如 /notrelevant 上市 3；机器人会提出去掉它的规则修改，"
+    "并列出近 30 天还会一起去掉的新闻。"
+)
+NOTRELEVANT_WHICH_TOPIC = "这条新闻属于多个主题：{topics}。请写明主题，例如 /notrelevant {example} {ref}"
+NOTRELEVANT_NO_TOPIC = "这条新闻目前不属于任何主题，不需要修改规则。"
+NOTRELEVANT_NOT_MATCHING = "这条新闻目前不属于主题“{topic}”（规则可能已经改过），不需要修改。"
+PROPOSALS_HEADER = "“{title}”不属于“{topic}”。去掉它的规则修改（任选其一）："
+PROPOSAL_LINE = "方案 {n}：{change}"
+PROPOSAL_NOT_IN = "添加排除上下文“{words}”——位于其中的“{keyword}”不再计入"
+PROPOSAL_NEAR = "“{keyword}”须在前后 {window} 字内有邻近词：{words}"
+PROPOSAL_NEAR_NARROWER = "从“{keyword}”的邻近词中去掉：{words}"
+PROPOSAL_EXCLUDE = "添加排除词“{words}”——含此词的新闻不再收录"
+PROPOSAL_MIN_SCORE = (
+    "把最低分设为 {score}（这条得 {item_score} 分）——得分更低的新闻不再收录（正文每处计 1 分，标题计 2 分）"
+)
+PROPOSAL_DROPS = "  {span}另有 {n} 条将不再收录：{titles}"
+PROPOSAL_DROPS_NONE = "  {span}没有其他新闻受影响。"
+PROPOSAL_SPAN = "近 30 天"
+PROPOSAL_SPAN_MOVED = "30 天内（{day} 之前；近期无新闻）"
+PROPOSAL_SPAN_PARTIAL = "（只核对了最新的 {n} 条）"
+PROPOSAL_TITLES_MORE = "等"
+PROPOSALS_HINT = "点“采用方案”按钮，或发送 /apply 编号，例如 /apply 1。"
+APPLY_BUTTON = "采用方案 {n}"
+NO_PROPOSAL = (
+    "找不到只改一处规则就能去掉它的办法（它被多个关键词命中）。可以用 /addexclude {topic} 词 "
+    "添加排除词，或 /why 查看命中的每一处。"
+)
+APPLY_USAGE = "用法：/apply 方案编号，例如 /apply 1（采用最近一次 /notrelevant 给出的方案）"
+PROPOSALS_EXPIRED = "这些修改建议已过期（机器人重启过，或已采用、已有更新的建议）。请重新发送 /notrelevant。"
+NO_SUCH_PROPOSAL = "没有方案 {n}：最近的建议共 {count} 个。"
+TOPIC_CHANGED_SINCE = "主题“{topic}”在给出建议之后已被修改，建议已作废。请重新发送 /notrelevant。"
+APPLIED = "已采用方案 {n}：{change}"
+APPLIED_DROPPED = "“{title}”已不再属于“{topic}”。"
+APPLIED_ALSO = "它仍属于：{topics}"
+APPLIED_UNDO = "如需撤销：{command}"
+
 # --- the console (finews-bot chat) ------------------------------------------------------------------
 CONSOLE_GREETING = (
     "finews-bot 控制台：输入命令（如 /latest 株洲），不带 / 的一行按关键词搜索；/help 查看命令，Ctrl-D 退出。"

@@ -30,3 +30,6 @@ META_SEPARATOR = " · "
 # An entry's time when it falls on another day than the digest's (a late copy of yesterday's story).
 OTHER_DAY_TIME = "{month}月{day}日 {time}"
 UNTITLED = "（无标题）"
+
+# How a chat's last digest is named when a command refers to its entries ("第 3 条（2022-04-03 日报）").
+REFERENCE_LABEL = "{day} 日报"
