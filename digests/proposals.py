@@ -311,11 +311,12 @@ def _exclude(
     grams = {g: v for g, v in grams.items() if g not in near}
     # Two characters that happen to stand together (后财) occur in one item; a word (财务, 回购) in
     # several; a word of all news (公司, 记者) in a good part of them, and would drop anything. With
-    # counts from the stored news, only the words in between are proposed.
-    common = max(MIN_WORD_COUNT, COMMON_SHARE * stored)
-    recurring = {g: v for g, v in grams.items() if MIN_WORD_COUNT <= word_counts.get(g, 0) <= common}
+    # counts from the stored news, only the words in between are proposed (maybe none).
+    if word_counts:
+        common = max(MIN_WORD_COUNT, COMMON_SHARE * stored)
+        grams = {g: v for g, v in grams.items() if MIN_WORD_COUNT <= word_counts.get(g, 0) <= common}
     best: tuple[int, int, int, str, str] | None = None
-    for folded, (written, distance) in (recurring or grams).items():
+    for folded, (written, distance) in grams.items():
         # Fewest other matches dropped, then the closest to the occurrence, then the shortest.
         key = (len(judge.containing(folded)), distance, len(folded), folded, written)
         if best is None or key < best:

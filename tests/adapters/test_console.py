@@ -145,6 +145,22 @@ def test_render_shows_buttons_as_numbered_choices(tmp_path: Path, database: Path
     assert render(Reply(())) == ""
 
 
+def test_feedback_buttons_are_numbered_choices_in_the_console(tmp_path: Path, database: Path) -> None:
+
+    with Store(database) as store:
+        config = load_config(environ={"FINEWS_DB": str(database)}, cwd=tmp_path)
+        console = ConsoleChat(make_context(config, store), user="op", chat="console", group=False, admin=True)
+        console.answer("/newtopic 株洲 株洲")
+        console.answer("/topic 株洲")
+        why = console.answer("/why 1") or ""
+        assert why.endswith("[1] 不相关：株洲 — 输入 :1")
+        proposals = console.answer(":1") or ""
+        assert "方案 1：" in proposals and "[1] 采用方案 1" in proposals
+        adopted = console.answer(":1") or ""
+        assert adopted.startswith("已采用方案 1：") and "如需撤销" in adopted
+        assert store.audit_entries(1)[0].action == "feedback"
+
+
 # --- topics --export -----------------------------------------------------------------------------
 
 

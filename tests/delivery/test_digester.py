@@ -223,3 +223,12 @@ def test_repeat_stories_decides_whether_a_story_is_shown_once(
     # A chat following only the other topic gets the story there.
     (mine,) = Digester(config, seeded, lambda: DUE).day_digest(SEED_DAY, ["上市"]).sections
     assert mine.name == "上市" and mine.total == 1
+
+
+def test_a_queued_digest_becomes_what_the_chats_numbers_refer_to(tmp_path: Path, seeded: Store) -> None:
+    config = make_config(tmp_path)
+    subscribe(seeded)
+    Digester(config, seeded, lambda: DUE + timedelta(minutes=1)).queue_due()
+    refs = seeded.references(Channel.TELEGRAM, "-100")
+    assert refs is not None and refs.kind == "digest" and refs.label == "2022-04-03 日报"
+    assert [(r.number, r.topic, r.item_id) for r in refs.refs] == [(1, "普惠金融", "NW202204032332360450")]
