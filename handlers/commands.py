@@ -65,7 +65,7 @@ COMMANDS: tuple[Command, ...] = (
         subscriptions.settime_command,
         group_admin=True,
     ),
-    _command("why", "[主题] <编号|条目ID>", "/why 3", why.why_command),
+    _command("why", "[主题] <编号|条目ID>", "/why 3", why.why_command, offers_admins_more=True),
     _command("sources", "", "/sources", info.sources_command),
     _command("status", "", "/status", info.status_command),
     _admin("addkw", "<主题> <词…>", "/addkw 上市 科创板", admin.editor("addkw")),

@@ -141,9 +141,16 @@ class Command:
     admin: bool = False  # needs an admin (global, or of this group)
     group_admin: bool = False  # in a group, needs one of the group's administrators
     menu: bool = True  # listed in the Telegram command menu
+    # Open to everyone, but admins are offered more (/why's "不相关" buttons): the adapter finds
+    # out whether the sender is one, as it does for admin commands.
+    offers_admins_more: bool = False
 
     def needs_admin(self, chat_type: ChatType) -> bool:
         """Whether running it in a chat of ``chat_type`` needs an admin: the one permission rule,
         which adapters use to decide whether to ask the platform and :func:`~handlers.commands.dispatch`
         enforces."""
         return self.admin or (self.group_admin and chat_type is ChatType.GROUP)
+
+    def asks_admin(self, chat_type: ChatType) -> bool:
+        """Whether an adapter should find out if the sender is an admin before running it."""
+        return self.needs_admin(chat_type) or self.offers_admins_more

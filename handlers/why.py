@@ -83,10 +83,11 @@ def explanation_lines(item: Item, why: Explanation) -> list[Line]:
         verdict += T.WHY_SCORE.format(score=f"{why.score:g}", minimum=f"{why.min_score:g}")
     lines: list[Line] = [text_line(verdict, Style.BOLD)]
     texts = {Field.TITLE: item.title, Field.TEXT: item.text}
-    for occ in why.occurrences[:MAX_OCCURRENCES]:
+    shown = _distinct(why.occurrences)
+    for occ in shown[:MAX_OCCURRENCES]:
         lines += _occurrence_lines(occ, texts[occ.field], why.near_window)
-    if len(why.occurrences) > MAX_OCCURRENCES:
-        lines.append(text_line(T.WHY_MORE_OCCURRENCES.format(n=len(why.occurrences) - MAX_OCCURRENCES)))
+    if len(shown) > MAX_OCCURRENCES:
+        lines.append(text_line(T.WHY_MORE_OCCURRENCES.format(n=len(shown) - MAX_OCCURRENCES)))
     if why.usable and not why.occurrences:
         lines.append(text_line(T.WHY_NO_KEYWORD))
     lines += [text_line(T.WHY_EXCLUDED.format(word=w)) for w in why.excluded_by]
@@ -100,6 +101,24 @@ def explanation_lines(item: Item, why: Explanation) -> list[Line]:
     elif why.source_refused == EXCLUDED_SOURCE:
         lines.append(text_line(T.WHY_SOURCE_EXCLUDED.format(source=why.source)))
     return lines
+
+
+def _distinct(occurrences: tuple[Occurrence, ...]) -> list[Occurrence]:
+    """The occurrences without those inside a longer one with the same verdict (普惠 inside 普惠金融
+    says nothing more)."""
+    return [
+        occ
+        for occ in occurrences
+        if not any(
+            other is not occ
+            and other.field is occ.field
+            and other.verdict is occ.verdict
+            and other.start <= occ.start
+            and occ.end <= other.end
+            and other.end - other.start > occ.end - occ.start
+            for other in occurrences
+        )
+    ]
 
 
 def _verdict(occ: Occurrence, window: int) -> str:

@@ -308,7 +308,7 @@ class TelegramAdapter:
             return
         command = find_command(name)
         chat_type = ChatType.GROUP if chat.type in _GROUP_TYPES else ChatType.PRIVATE
-        if command is not None and command.needs_admin(chat_type):
+        if command is not None and command.asks_admin(chat_type):
             is_admin = await self._is_admin(chat.id, chat.type, user.id)
         else:
             is_admin = str(user.id) in self.settings.admins
