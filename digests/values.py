@@ -2,7 +2,8 @@
 
 Everything here is pure data. :mod:`digests.rules` turns items and topics into matches,
 :mod:`digests.cluster` merges reprints into stories, :mod:`digests.rank` orders them,
-:mod:`digests.build` assembles a :class:`Digest`, and :mod:`digests.render` writes it out.
+:mod:`digests.placement` shows each story once, under its strongest topic, :mod:`digests.build`
+assembles a :class:`Digest`, and :mod:`digests.render` writes it out.
 """
 
 from __future__ import annotations
