@@ -30,7 +30,6 @@ import math
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import ahocorasick
 
@@ -44,6 +43,7 @@ from digests.explain import (
     Occurrence,
     Verdict,
 )
+from digests.scan import FieldScan, Occurrences, nearest, view_of
 from digests.values import Field, Hit, Match
 
 __all__ = [
@@ -75,55 +75,6 @@ TITLE_POINTS = 2.0
 TEXT_POINTS = 1.0
 _POINTS = {Field.TITLE: TITLE_POINTS, Field.TEXT: TEXT_POINTS}
 
-# UTF-8 takes at most four bytes per character: occurrences further apart than this many bytes
-# per character of the window cannot be near, without decoding anything.
-_MAX_BYTES_PER_CHAR = 4
-
-Occurrences = dict[str, list[int]]  # folded word → start offsets (in bytes, see _view), ascending
-
-
-def _view(text: str) -> str:
-    """The UTF-8 bytes of ``text`` as a str of code points 0-255: what the automaton scans.
-
-    pyahocorasick looks a character up among a trie node's children one by one, and with hundreds
-    of words the root has hundreds of distinct first characters: scanning Chinese text directly
-    cost ~100 ns per character (measured, 400 words). Over UTF-8 bytes a node has at most 64
-    children and the root a handful, which is 3-4 times faster even with three bytes per character.
-    UTF-8 is self-synchronising, so a word's bytes match only at character boundaries: occurrences,
-    and whether one lies inside another, are the same as over the characters.
-    """
-    return text.encode("utf-8", "surrogatepass").decode("latin-1")
-
-
-def _chars(view: str, start: int, end: int) -> int:
-    """How many characters the bytes ``view[start:end]`` hold (both at character boundaries)."""
-    if end <= start:
-        return 0
-    return len(view[start:end].encode("latin-1").decode("utf-8", "surrogatepass"))
-
-
-class _Scan(NamedTuple):
-    """The occurrences found in one folded field."""
-
-    occ: Occurrences
-    folded: str
-    view: str  # the folded field as _view() gives it: what the offsets in occ count
-
-    def first(self, word: str, counted: list[int]) -> int:
-        """The character offset in the folded field of the first counted occurrence of ``word``."""
-        # Its rank among all occurrences, then str.find stepping one character at a time (so that
-        # overlapping occurrences count, as for the automaton): usually rank 0, one find call, where
-        # converting a byte offset would re-decode the whole prefix.
-        rank = self.occ[word].index(counted[0])
-        pos = -1
-        for _ in range(rank + 1):
-            pos = self.folded.find(word, pos + 1)
-        return pos
-
-    def char_offset(self, byte_offset: int) -> int:
-        """The character offset of a byte offset (for explanations, not for matching)."""
-        return _chars(self.view, 0, byte_offset)
-
 
 class _Keyword:
     """One keyword of a topic, compiled. Compared by identity: the matcher collects them in lists."""
@@ -146,7 +97,7 @@ class _Keyword:
         self.words = words  # folded
         self.title_only = title_only
         self.near = near  # folded near words; empty: every occurrence may count
-        self.near_views = tuple((w, _view(w)) for w in near)  # and their UTF-8 views, for _nearest
+        self.near_views = tuple((w, view_of(w)) for w in near)  # and their UTF-8 views, for _nearest
         self.weight = weight
         # For the matching loop, which runs for every candidate topic of every item: the single
         # folded word when every occurrence of it counts wherever it is, else None.
@@ -182,7 +133,7 @@ def _entries(values: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def _offsets(word: str, context: str) -> tuple[int, ...]:
-    word, context = _view(word), _view(context)
+    word, context = view_of(word), view_of(context)
     return tuple(i for i in range(len(context) - len(word) + 1) if context.startswith(word, i))
 
 
@@ -233,48 +184,11 @@ def _compile(topic: Topic) -> _Rule:
     )
 
 
-def _nearest(
-    scan: _Scan, start: int, word: str, near: tuple[tuple[str, str], ...], window: int
-) -> tuple[str, int] | None:
-    """The near word closest to the occurrence of ``word`` at byte ``start``, within ``window``
-    characters before or after it, and how many characters lie between them; None if none does.
-
-    A near word overlapping the occurrence (企业上市 for 上市) is at distance 0. Near words are
-    looked for in the occurrence's neighbourhood only, not by the automaton: they are often the
-    commonest words of the news (企业, 金融, 贷款), and recording every occurrence of them in every
-    item cost more than all the rest of matching. In the UTF-8 view a word's bytes can only be
-    found where a character starts, so finding them there is finding them in the text.
-    """
-    end = start + len(word.encode("utf-8", "surrogatepass"))
-    reach = window * _MAX_BYTES_PER_CHAR
-    longest = max(len(v) for _, v in near)
-    low = max(0, start - reach - longest)
-    segment = scan.view[low : end + reach + longest]
-    best: tuple[str, int] | None = None
-    for candidate, view in near:
-        at = segment.find(view)
-        while at >= 0:
-            other = low + at
-            other_end = other + len(view)
-            if other_end <= start:
-                gap = _chars(scan.view, other_end, start) if start - other_end <= reach else window + 1
-            elif other >= end:
-                gap = _chars(scan.view, end, other) if other - end <= reach else window + 1
-            else:
-                gap = 0
-            if gap <= window and (best is None or gap < best[1]):
-                best = (candidate, gap)
-                if gap == 0:
-                    return best
-            at = segment.find(view, at + 1)
-    return best
-
-
 def _counted(
     rule: _Rule,
     keyword: _Keyword,
     word: str,
-    scan: _Scan,
+    scan: FieldScan,
     field: Field,
     negations: list[Negation] | None,
 ) -> list[int]:
@@ -295,14 +209,14 @@ def _counted(
             negated |= inside
         starts = [s for s in starts if s not in negated]
     if keyword.near and starts:
-        starts = [s for s in starts if _nearest(scan, s, word, keyword.near_views, rule.window) is not None]
+        starts = [s for s in starts if nearest(scan, s, word, keyword.near_views, rule.window) is not None]
     return starts
 
 
 def _hits(
     rule: _Rule,
-    title: _Scan,
-    text: _Scan,
+    title: FieldScan,
+    text: FieldScan,
     negations: list[Negation] | None,
     keywords: Sequence[_Keyword] | None = None,
 ) -> list[Hit]:
@@ -316,7 +230,7 @@ def _hits(
         plain = keyword.plain
         if plain is not None:
             # The common case, kept lean: one word, every occurrence counted, so the first counted
-            # one is the first one (what _Scan.first finds at rank 0).
+            # one is the first one (what FieldScan.first finds at rank 0).
             if in_title := title.occ.get(plain):
                 hits.append(Hit(keyword.keyword, Field.TITLE, len(in_title), title.folded.find(plain)))
             if in_text := text.occ.get(plain):
@@ -364,7 +278,7 @@ def _score(rule: _Rule, hits: Sequence[Hit]) -> float:
     return sum([weight[h.keyword] * _POINTS[h.field] * h.count for h in hits])
 
 
-def _present(words: tuple[str, ...], title: _Scan, text: _Scan) -> bool:
+def _present(words: tuple[str, ...], title: FieldScan, text: FieldScan) -> bool:
     if len(words) == 1:  # the usual entry, without a generator
         return words[0] in title.occ or words[0] in text.occ
     return all(w in title.occ or w in text.occ for w in words)
@@ -377,7 +291,7 @@ def _source_refused(rule: _Rule, item: Item) -> str:
     return EXCLUDED_SOURCE if source in rule.exclude_sources else ""
 
 
-def _occurrences_of(rule: _Rule, keyword: _Keyword, field: Field, scan: _Scan) -> list[Occurrence]:
+def _occurrences_of(rule: _Rule, keyword: _Keyword, field: Field, scan: FieldScan) -> list[Occurrence]:
     """Every occurrence of the keyword's words in one field, each with its verdict (for explain)."""
     notes: list[Occurrence] = []
     for word in keyword.words:
@@ -396,7 +310,7 @@ def _occurrences_of(rule: _Rule, keyword: _Keyword, field: Field, scan: _Scan) -
                 context = negated_by[start]
                 notes.append(Occurrence(keyword.keyword, word, field, begin, end, Verdict.NEGATED, context))
             elif keyword.near:
-                found = _nearest(scan, start, word, keyword.near_views, rule.window)
+                found = nearest(scan, start, word, keyword.near_views, rule.window)
                 if found is None:
                     notes.append(Occurrence(keyword.keyword, word, field, begin, end, Verdict.NOT_NEAR))
                 else:
@@ -432,13 +346,13 @@ class TopicMatcher:
         if words:  # an automaton without words cannot be built
             self._automaton = ahocorasick.Automaton()
             for word in sorted(words):
-                view = _view(word)
+                view = view_of(word)
                 self._automaton.add_word(view, (word, len(view) - 1))
             self._automaton.make_automaton()
 
-    def _scan(self, text: str) -> _Scan:
+    def _scan(self, text: str) -> FieldScan:
         occ: Occurrences = {}
-        view = _view(text)
+        view = view_of(text)
         if self._automaton is not None and view:
             # iter() reports every occurrence, overlapping and nested ones included, by end.
             for end, (word, back) in self._automaton.iter(view):
@@ -446,13 +360,13 @@ class TopicMatcher:
                     occ[word].append(end - back)
                 else:
                     occ[word] = [end - back]
-        return _Scan(occ, text, view)
+        return FieldScan(occ, text, view)
 
-    def _occurrences(self, item: Item) -> tuple[_Scan, _Scan]:
+    def _occurrences(self, item: Item) -> tuple[FieldScan, FieldScan]:
         return self._scan(fold(item.title)), self._scan(fold(item.text))
 
     def _evaluate(
-        self, rule: _Rule, item: Item, title: _Scan, text: _Scan, keywords: Sequence[_Keyword]
+        self, rule: _Rule, item: Item, title: FieldScan, text: FieldScan, keywords: Sequence[_Keyword]
     ) -> Match | None:
         if (rule.sources or rule.exclude_sources) and _source_refused(rule, item):
             return None
