@@ -3,7 +3,7 @@
 For each size N: synthesise N posts into a temporary folder, import them with ``finews-bot import``
 (import rate, peak RSS of every process), measure the database, profile the import's phases on a
 sample, then time the product's search beside a LIKE scan on the same data. Progress goes to
-stderr, figures to stdout.
+stderr, figures to stdout; the topic relevance figures of `bench.relevance` follow them.
 The temporary folder (posts and database) is removed after each size.
 """
 
@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench import relevance
 from bench.corpus import CORPUS, REPO, load_documents, source_files
 from bench.import_run import run_import
 from bench.measure import QuerySpec, database_bytes, measure_queries
@@ -198,6 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     targets = evaluate_targets(results)
     print("\n" + format_targets(targets), flush=True)
+    # Speed is half of what a digest promises; the other half is that it holds the right items.
+    labelled = relevance.load_set()
+    before, after = relevance.topics_of(relevance.BEFORE), relevance.topics_of(relevance.AFTER)
+    print("\n" + relevance.report(before, after, labelled), flush=True)
     if args.json is not None:
         data = {
             "seed": args.seed,
@@ -207,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "queries": [{"label": q.label, "query": q.query} for q in QUERIES],
             "sizes": [r.to_json() for r in results],
             "targets": [{"name": t.name, "measured": t.measured, "status": t.status} for t in targets],
+            "relevance": relevance.figures(before, after, labelled),
             "db_mib_note": f"1 MiB = {MIB} bytes",
         }
         save_json(args.json, data)

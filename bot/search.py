@@ -4,7 +4,8 @@ Handlers know no transport: they take plain arguments and return structured repl
 console, the CLI's JSON and the chat adapters render each in their own way.
 
 ``topic`` applies a topic's full rules, as the digests do (:class:`digests.rules.TopicMatcher`):
-keywords, ``not_in`` contexts, ``exclude`` and ``require`` words, source lists. The index finds
+keywords, ``not_in`` and ``near`` contexts, headline-only keywords, the minimum score, ``exclude``
+and ``require`` words, source lists. The index finds
 the candidates (items containing any keyword), newest first; a topic with nothing but keywords is
 answered by the index alone, otherwise each candidate is checked against the rules. Its total is
 exact when there are at most :data:`EXACT_COUNT_LIMIT` candidates (all are checked); beyond that
@@ -17,9 +18,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from bot.domain.models import Topic
+from bot.domain.models import Item, Topic
 from bot.domain.textindex import CompiledQuery, compile_any, compile_query, snippet, split_query
 from bot.store import SearchResult, Store
 from bot.texts import cli as texts
@@ -36,6 +37,8 @@ EXACT_COUNT_LIMIT = 5000
 # usually filled by the first few dozen candidates.
 _FIRST_BATCH = 100
 _MAX_BATCH = 2000
+# Candidates checked for a rule change's side effects (/notrelevant): a month of a busy topic.
+RECENT_LIMIT = 5000
 
 
 class QueryError(ValueError):
@@ -132,7 +135,7 @@ def topic(
     config = topics.get(name)
     if config is None:
         return _unknown_topic(store, topics, name, limit)
-    queries: list[CompiledQuery] = compile_any(config.keywords)
+    queries: list[CompiledQuery] = compile_any(config.all_keywords)
     folded = [w.word for q in queries for w in q.words]
     limit, offset = _clamp(limit), max(0, offset)
     if not _has_rules(config):
@@ -142,13 +145,23 @@ def topic(
     else:
         result, exact = _verified(store, config, queries, limit, offset)
     return NewsReply(
-        name, result.total, _entries(result, folded), topic=name, keywords=config.keywords, exact=exact
+        name, result.total, _entries(result, folded), topic=name, keywords=config.all_keywords, exact=exact
     )
 
 
 def _has_rules(topic: Topic) -> bool:
-    """Whether the topic narrows its keyword matches (contexts, exclude/require words, sources)."""
-    return bool(topic.not_in or topic.exclude or topic.require or topic.sources or topic.exclude_sources)
+    """Whether the topic narrows its keyword matches (contexts, near words, headline-only keywords,
+    a minimum score, exclude/require words, sources)."""
+    return bool(
+        topic.not_in
+        or topic.near
+        or topic.title_keywords
+        or topic.min_score > 0
+        or topic.exclude
+        or topic.require
+        or topic.sources
+        or topic.exclude_sources
+    )
 
 
 def _verified(
@@ -178,6 +191,53 @@ def _verified(
         scanned += len(stored_items)
         batch = min(batch * 2, _MAX_BATCH)
     return SearchResult(found, page), scanned >= candidates
+
+
+@dataclass(frozen=True, slots=True)
+class RecentMatches:
+    """A topic's matches among the items published in a span of days, newest first."""
+
+    items: list[Item]
+    start: datetime
+    end: datetime
+    moved: bool  # nothing was published in the span ending now: it ends at the newest item instead
+    complete: bool  # False: more candidates than RECENT_LIMIT; only the newest were checked
+
+
+def recent_matches(
+    store: Store, topic: Topic, now: datetime, *, around: datetime | None = None, days: int = 30
+) -> RecentMatches:
+    """The topic's matches of the last ``days`` days: what a rule change is measured against.
+
+    When nothing was published in those days (an archive imported long after the fact), the span
+    is the ``days`` days up to the day after ``around`` (the item judged) instead, or up to the
+    newest stored item, and says so (``moved``).
+    """
+    end, moved = now, False
+    newest = next(store.all_items(), None)
+    if newest is not None and newest.item.published < now - timedelta(days=days):
+        end = (
+            around + timedelta(days=1) if around is not None else newest.item.published + timedelta(seconds=1)
+        )
+        moved = True
+    start = end - timedelta(days=days)
+    queries = compile_any(topic.all_keywords)
+    matcher = TopicMatcher([topic])
+    found: list[Item] = []
+    scanned, batch = 0, _FIRST_BATCH
+    while scanned < RECENT_LIMIT:
+        page = store.page(queries, limit=batch, offset=scanned)
+        if not page:
+            return RecentMatches(found, start, end, moved, complete=True)
+        for stored in page:
+            published = stored.item.published
+            if published < start:
+                return RecentMatches(found, start, end, moved, complete=True)
+            if published < end and matcher.match(stored.item):
+                found.append(stored.item)
+        scanned += len(page)
+        batch = min(batch * 2, _MAX_BATCH)
+    return RecentMatches(found, start, end, moved, complete=False)
 
 
 def _unknown_topic(store: Store, topics: Mapping[str, Topic], name: str, limit: int) -> UnknownTopic:

@@ -1,8 +1,10 @@
-"""Assemble a day's digest: match every topic, merge reprints, rank, keep the top entries.
+"""Assemble a day's digest: match every topic, merge reprints, rank, place each story once.
 
 The expensive steps run once per day, whatever the number of subscriptions: one matching pass
-over the day's items for every topic, one clustering of the items that matched anything. A
-subscription's digest is then a selection of the day's sections (:func:`for_subscription`).
+over the day's items for every topic, one clustering of the items that matched anything, one
+ranking of each topic's stories. A subscription's digest is then composed from those for its
+topics (:func:`for_subscription`): each story under its strongest topic, the others named on it
+(:mod:`digests.placement`), or under every topic with ``repeat_stories``.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from datetime import date
 from bot.domain.models import Item, Topic
 from bot.domain.textindex import split_query
 from digests.cluster import cluster_items
-from digests.rank import RankedStory, SourcePriority, outlet_of, top_stories
+from digests.placement import StoryPool, TopicStories
+from digests.rank import RankedStory, SourcePriority, outlet_of, rank_stories, topic_strength
 from digests.rules import TopicMatcher
 from digests.snippets import highlight
-from digests.values import Digest, Entry, Match, Outlet, TopicSection
+from digests.values import Digest, Entry, Match, Outlet
 
 
-def _entry(story: RankedStory) -> Entry:
+def _entry(story: RankedStory, also: tuple[str, ...]) -> Entry:
     copies = story.matches  # earliest first
     first = copies[0].item
     best = max(copies, key=lambda m: (m.relevance, -copies.index(m)))
@@ -37,6 +40,7 @@ def _entry(story: RankedStory) -> Entry:
         snippet=highlight(best.item.text or best.item.title, keywords),
         matched=tuple(dict.fromkeys(k for m in copies for k in m.keywords)),
         score=story.score,
+        also=also,
     )
 
 
@@ -69,11 +73,15 @@ def build_digest(
     top: int = 5,
     priority: SourcePriority | None = None,
     first_day: date | None = None,
+    repeat_stories: bool = False,
 ) -> Digest:
     """The digest of ``day`` (or of ``first_day`` to ``day``) over every topic, from the items
-    published then."""
+    published then.
+
+    Each story is shown once, under its strongest topic, unless ``repeat_stories``.
+    """
     with _collector_paused():
-        digest = _build(items, topics, day, timezone, top, priority or {})
+        digest = _build(items, topics, day, timezone, top, priority or {}, repeat_stories)
     return replace(digest, first_day=first_day) if first_day is not None and first_day < day else digest
 
 
@@ -84,18 +92,19 @@ def _build(
     timezone: str,
     top: int,
     priority: SourcePriority,
+    repeat: bool,
 ) -> Digest:
     matches = TopicMatcher(topics).match_all(items)
     relevant: dict[str, Item] = {}
     for topic_matches in matches.values():
         for match in topic_matches:
             relevant.setdefault(match.item.id, match.item)
-    pool = list(relevant.values())
+    pool_items = list(relevant.values())
     story_of: dict[str, int] = {}
-    for number, group in enumerate(cluster_items(pool)):
+    for number, group in enumerate(cluster_items(pool_items)):
         for index in group:
-            story_of[pool[index].id] = number
-    sections = []
+            story_of[pool_items[index].id] = number
+    ranked_topics = []
     for topic in topics:
         by_story: dict[int, list[Match]] = defaultdict(list)
         for match in matches.get(topic.name, []):
@@ -105,17 +114,25 @@ def _build(
         # Each story's copies in item order: ranking puts them earliest first itself, and orders
         # stories by keys that differ for any two (their first copies' ids), so neither order
         # given matters.
-        total, best = top_stories(list(by_story.values()), priority, top)
-        entries = tuple(_entry(story) for story in best)
-        keys = frozenset(by_story)
-        sections.append(TopicSection(topic.name, topic.description, total, entries, keys))
-    return Digest(day, timezone, tuple(sections), items_considered=len(items))
+        ranked = tuple(rank_stories(list(by_story.values()), priority))
+        keys = tuple(story_of[story.matches[0].item.id] for story in ranked)
+        strength = {key: topic_strength(story.matches) for key, story in zip(keys, ranked, strict=True)}
+        ranked_topics.append(TopicStories(topic.name, topic.description, ranked, keys, strength))
+    pool = StoryPool(ranked_topics, top, repeat, _entry)
+    return Digest(day, timezone, pool.sections(), items_considered=len(items), pool=pool)
 
 
 def for_subscription(digest: Digest, topics: Sequence[str], label: str = "") -> Digest:
-    """The part of a day's digest a subscription asked for (every topic when ``topics`` is empty)."""
-    if not topics:
-        return replace(digest, label=label)
-    wanted = set(topics)
-    sections = tuple(s for s in digest.sections if s.name in wanted)
+    """The digest a subscription asked for: its topics (every topic when ``topics`` is empty).
+
+    Each story is placed under its strongest topic among those; a story the whole digest showed
+    under a topic the subscription does not follow moves to one it does.
+    """
+    if digest.pool is None:  # a digest made by hand: select its sections as they are
+        if not topics:
+            return replace(digest, label=label)
+        wanted = set(topics)
+        return replace(digest, sections=tuple(s for s in digest.sections if s.name in wanted), label=label)
+    with _collector_paused():  # placement allocates little, but the day's digest is a large heap
+        sections = digest.pool.sections(topics)
     return replace(digest, sections=sections, label=label)

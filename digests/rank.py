@@ -63,6 +63,26 @@ def _chronological(match: Match) -> tuple[datetime, str]:
     return match.item.published, match.item.id
 
 
+def topic_strength(copies: Sequence[Match]) -> float:
+    """How strongly a story belongs to one topic: the terms of its score that depend on the topic.
+
+    A headline hit (TITLE_BONUS), then ln(1 + best relevance); outlets, source priority and recency
+    are the same whichever topic the story is shown under, so they cannot tell topics apart. A
+    story matching several topics of a digest is shown once, under its strongest
+    (:mod:`digests.placement`).
+    """
+    if len(copies) == 1:  # most stories: without generators (a day has tens of thousands)
+        copy = copies[0]
+        title = False
+        for hit in copy.hits:
+            if hit.field is Field.TITLE:
+                title = True
+                break
+        return TITLE_BONUS * title + math.log1p(copy.relevance)
+    title = any(h.field is Field.TITLE for m in copies for h in m.hits)
+    return TITLE_BONUS * title + math.log1p(max(m.relevance for m in copies))
+
+
 def _base_score(copies: Sequence[Match], priority: SourcePriority) -> float:
     title = any(h.field is Field.TITLE for m in copies for h in m.hits)
     relevance = max(m.relevance for m in copies)

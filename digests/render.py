@@ -45,7 +45,8 @@ body{margin:0;background:#f6f6f3;color:#222;font:16px/1.7 system-ui,-apple-syste
 main{max-width:42rem;margin:0 auto;padding:1.5rem 1rem 3rem;background:#fff}
 h1{font-size:1.5rem;margin:0 0 .25rem}
 h2{font-size:1.2rem;margin:2rem 0 .5rem;padding-bottom:.25rem;border-bottom:2px solid #b22}
-.summary,.description,.more{color:#555}
+.summary,.description,.more,.also{color:#555}
+.also{margin:.1rem 0 0;font-size:.875rem}
 ol{padding-left:1.6rem}
 li{margin:0 0 1rem}
 a{color:#1a4fa0;text-decoration:none}
@@ -70,7 +71,7 @@ def _markdown_section(section: SectionView) -> list[str]:
     if section.description:
         lines += [f"*{_md(section.description)}*", ""]
     for entry in section.entries:
-        lines += [*_markdown_entry(entry), ""]
+        lines += [*reuse(entry, "markdown", partial(_markdown_entry, entry)), ""]
     if section.more > 0:
         lines += [_md(texts.MORE.format(n=section.more)), ""]
     return lines
@@ -88,6 +89,8 @@ def _markdown_entry(entry: EntryView) -> list[str]:
         lines.append(indent + _md(entry.meta))
     if entry.snippet:
         lines.append(indent + "".join(_markdown_part(part) for part in entry.snippet))
+    if entry.also_line:
+        lines.append(indent + f"*{_md(entry.also_line)}*")
     return [line + "\\" for line in lines[:-1]] + lines[-1:]
 
 
@@ -143,7 +146,7 @@ def _html_section(section: SectionView) -> list[str]:
         lines.append(f'<p class="description">{_h(section.description)}</p>')
     if section.entries:
         lines.append("<ol>")
-        lines += [_html_entry(entry) for entry in section.entries]
+        lines += [reuse(entry, "html", partial(_html_entry, entry)) for entry in section.entries]
         lines.append("</ol>")
     if section.more > 0:
         lines.append(f'<p class="more">{_h(texts.MORE.format(n=section.more))}</p>')
@@ -168,6 +171,8 @@ def _html_entry(entry: EntryView) -> str:
             f"<strong>{_h(part.text)}</strong>" if part.hit else _h(part.text) for part in entry.snippet
         )
         parts.append(f'<p class="snippet">{snippet}</p>')
+    if entry.also_line:
+        parts.append(f'<p class="also">{_h(entry.also_line)}</p>')
     return "".join(parts) + "</li>"
 
 
@@ -190,6 +195,8 @@ def render_text(digest: Digest) -> str:
                 lines.append(indent + entry.meta)
             if entry.snippet:
                 lines.append(indent + "".join(part.text for part in entry.snippet))
+            if entry.also_line:
+                lines.append(indent + entry.also_line)
             if entry.url is not None:
                 lines.append(indent + entry.url)
         if section.more > 0:

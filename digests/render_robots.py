@@ -119,12 +119,14 @@ class WeComMarkdown(Format[str]):
         return f"**{markdown_text(text)}**"
 
     def entry(self, entry: EntryView, title: str, snippet: tuple[SnippetPart, ...], link: bool) -> str:
-        """Numbered linked title, grey outlets and time, snippet with bold keywords."""
+        """Numbered linked title, grey outlets and time, snippet with bold keywords, other topics."""
         lines = [_title_markdown(entry, title, link)]
         if entry.meta:
             lines.append(f'<font color="comment">{markdown_text(entry.meta)}</font>')
         if snippet:
             lines.append(_line(_snippet_markdown(snippet)))
+        if entry.also_line:
+            lines.append(f'<font color="comment">{markdown_text(entry.also_line)}</font>')
         return "\n".join(lines)
 
     def more(self, text: str) -> str:
@@ -166,12 +168,14 @@ class DingTalkMarkdown(Format[str]):
         return f"**{markdown_text(text)}**"
 
     def entry(self, entry: EntryView, title: str, snippet: tuple[SnippetPart, ...], link: bool) -> str:
-        """Numbered linked title, outlets and time, snippet with bold keywords."""
+        """Numbered linked title, outlets and time, snippet with bold keywords, other topics."""
         lines = [_title_markdown(entry, title, link)]
         if entry.meta:
             lines.append(_line(markdown_text(entry.meta)))
         if snippet:
             lines.append(_line(_snippet_markdown(snippet)))
+        if entry.also_line:
+            lines.append(_line(markdown_text(entry.also_line)))
         return _DINGTALK_BREAK.join(lines)
 
     def more(self, text: str) -> str:
@@ -234,7 +238,7 @@ class FeishuPost(Format[list[Paragraph]]):
     def entry(
         self, entry: EntryView, title: str, snippet: tuple[SnippetPart, ...], link: bool
     ) -> list[Paragraph]:
-        """Numbered linked title, outlets and time, snippet with bold keywords."""
+        """Numbered linked title, outlets and time, snippet with bold keywords, other topics."""
         first: Paragraph = [_text(f"{entry.number}. ")]
         if link and entry.url is not None:
             first.append({"tag": "a", "text": title, "href": entry.url})
@@ -245,6 +249,8 @@ class FeishuPost(Format[list[Paragraph]]):
             paragraphs.append([_text(entry.meta)])
         if snippet:
             paragraphs.append([_text(part.text, bold=part.hit) for part in snippet])
+        if entry.also_line:
+            paragraphs.append([_text(entry.also_line)])
         return paragraphs
 
     def more(self, text: str) -> list[Paragraph]:

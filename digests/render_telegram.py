@@ -47,7 +47,8 @@ class TelegramHTML(Format[str]):
         return f"<b>{escape(text, quote=False)}</b>"
 
     def entry(self, entry: EntryView, title: str, snippet: tuple[SnippetPart, ...], link: bool) -> str:
-        """One entry: numbered title (a link when the URL is safe), outlets and time, snippet."""
+        """One entry: numbered title (a link when the URL is safe), outlets and time, snippet, and
+        the other topics the story matched."""
         shown = escape(title, quote=False)
         if link and entry.url is not None:
             first = f'{entry.number}. <a href="{escape(entry.url, quote=True)}">{shown}</a>'
@@ -63,6 +64,8 @@ class TelegramHTML(Format[str]):
                     for part in snippet
                 )
             )
+        if entry.also_line:
+            lines.append(f"<i>{escape(entry.also_line, quote=False)}</i>")
         return "\n".join(lines)
 
     def more(self, text: str) -> str:

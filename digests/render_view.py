@@ -75,11 +75,19 @@ class EntryView:
     time: str  # "08:30", or with the date when the story is from another day
     published: datetime  # in the digest's time zone
     snippet: tuple[SnippetPart, ...]  # cleaned, adjacent parts of one kind merged, no empty parts
+    also: tuple[str, ...] = ()  # the other topics the story matched (shown once, under this one)
 
     @property
     def meta(self) -> str:
         """Outlets and time on one line."""
         return texts.META_SEPARATOR.join(part for part in (self.outlets, self.time) if part)
+
+    @property
+    def also_line(self) -> str:
+        """ "也属于：普惠金融、绿色金融", or "" when the story matched no other topic."""
+        if not self.also:
+            return ""
+        return texts.ALSO.format(names=texts.ALSO_SEPARATOR.join(self.also))
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +232,12 @@ def time_label(local: datetime, day: date) -> str:
 
 
 def entry_view(entry: Entry, number: int, zone: ZoneInfo, day: date) -> EntryView:
-    """One entry made ready to show."""
+    """One entry made ready to show (once per :func:`shared_rendering` block: a story is shown by
+    many chats' digests, in sections whose totals differ as each chat's topics place it)."""
+    return reuse(entry, ("view", number, zone, day), lambda: _entry_view(entry, number, zone, day))
+
+
+def _entry_view(entry: Entry, number: int, zone: ZoneInfo, day: date) -> EntryView:
     local = local_time(entry.published, zone)
     return EntryView(
         number=number,
@@ -234,6 +247,7 @@ def entry_view(entry: Entry, number: int, zone: ZoneInfo, day: date) -> EntryVie
         time=time_label(local, day),
         published=local,
         snippet=clean_snippet(entry.snippet),
+        also=tuple(name for name in (cap(clean(n), NAME_LIMIT) for n in entry.also) if name),
     )
 
 

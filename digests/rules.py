@@ -1,27 +1,64 @@
 """Topic rules: which items are relevant to which topics, and why.
 
-Every word any topic uses (keyword, ``not_in`` context, ``exclude`` and ``require`` word) goes into one
-Aho-Corasick automaton, so each folded field of an item is scanned once whatever the number of
-topics; the topics whose keywords occurred are then evaluated from the occurrences alone.
+Every word any topic uses (keyword, ``not_in`` context, ``exclude`` and ``require`` word) goes
+into one Aho-Corasick automaton, so each folded field of an item is scanned once whatever the
+number of topics; the topics whose keywords occurred are then evaluated from the occurrences
+alone. ``near`` words are the exception: they are looked for only around a keyword's occurrences
+(see :func:`_nearest`).
 
 Entries are folded like search queries (:func:`bot.domain.textindex.split_query`): an entry with spaces
 ("银行 贷款") is several words that must all appear, in the title or the text, as search requires.
-Only keyword occurrences can be negated by a context; ``exclude`` and ``require`` words count
-wherever they occur.
+
+Each occurrence of a keyword is judged on its own, which is what lets a rule see the sense of a
+word rather than its mere presence:
+
+- inside an occurrence of a ``not_in`` context (上市 inside 线上市场) it does not count;
+- a keyword listed in ``near`` counts only where one of its near words stands at most
+  ``near_window`` characters before or after it (上市 near 企业: 企业上市 and 推动企业在科创板上市
+  count, 新药获批上市 does not);
+- a ``title_keywords`` word counts only in the headline.
+
+The occurrences that count make the item's score: each scores its keyword's weight, twice over in
+the headline (``TITLE_POINTS``). A topic with ``min_score`` needs at least that much, so a passing
+mention in the body of a long article does not qualify while one headline hit does. ``exclude``
+and ``require`` words count wherever they occur.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import ahocorasick
 
 from bot.domain.models import Item, Topic
 from bot.domain.textindex import fold, split_query
+from digests.explain import (
+    EXCLUDED_SOURCE,
+    NOT_ALLOWED,
+    Explanation,
+    Negation,
+    Occurrence,
+    Verdict,
+)
+from digests.scan import FieldScan, Occurrences, nearest, view_of
 from digests.values import Field, Hit, Match
+
+__all__ = [
+    "EXCLUDED_SOURCE",
+    "NOT_ALLOWED",
+    "TEXT_FACTOR",
+    "TEXT_POINTS",
+    "TITLE_FACTOR",
+    "TITLE_POINTS",
+    "Explanation",
+    "Negation",
+    "Occurrence",
+    "TopicMatcher",
+    "Verdict",
+]
 
 # Relevance = Σ over hits of weight(keyword) × field factor × (1 + ln count): a keyword in the
 # headline says what the item is about, one in the body may be a passing mention, so a title hit
@@ -30,93 +67,42 @@ from digests.values import Field, Hit, Match
 TITLE_FACTOR = 3.0
 TEXT_FACTOR = 1.0
 _FACTOR = {Field.TITLE: TITLE_FACTOR, Field.TEXT: TEXT_FACTOR}
-_FIELD_NAME = {Field.TITLE: "标题", Field.TEXT: "正文"}
 
-NOT_ALLOWED = "not_allowed"  # Explanation.source_refused: the topic lists sources, not this one
-EXCLUDED_SOURCE = "excluded"  # Explanation.source_refused: the source is in exclude_sources
-
-Occurrences = dict[str, list[int]]  # folded word → start offsets (in bytes, see _view), ascending
-
-
-def _view(text: str) -> str:
-    """The UTF-8 bytes of ``text`` as a str of code points 0-255: what the automaton scans.
-
-    pyahocorasick looks a character up among a trie node's children one by one, and with hundreds
-    of words the root has hundreds of distinct first characters: scanning Chinese text directly
-    cost ~100 ns per character (measured, 400 words). Over UTF-8 bytes a node has at most 64
-    children and the root a handful, which is 3-4 times faster even with three bytes per character.
-    UTF-8 is self-synchronising, so a word's bytes match only at character boundaries: occurrences,
-    and whether one lies inside another, are the same as over the characters.
-    """
-    return text.encode("utf-8", "surrogatepass").decode("latin-1")
+# Score = Σ over counted occurrences of weight(keyword) × points of its field, compared with the
+# topic's min_score. Unlike relevance it is linear in the count, so that a threshold reads simply:
+# min_score = 2 is "one headline occurrence or two in the body".
+TITLE_POINTS = 2.0
+TEXT_POINTS = 1.0
+_POINTS = {Field.TITLE: TITLE_POINTS, Field.TEXT: TEXT_POINTS}
 
 
-class _Scan(NamedTuple):
-    """The occurrences found in one folded field."""
+class _Keyword:
+    """One keyword of a topic, compiled. Compared by identity: the matcher collects them in lists."""
 
-    occ: Occurrences
-    folded: str
+    __slots__ = ("keyword", "near", "near_views", "plain", "position", "title_only", "weight", "words")
 
-    def first(self, word: str, counted: list[int]) -> int:
-        """The character offset in the folded field of the first counted occurrence of ``word``."""
-        # Its rank among all occurrences, then str.find stepping one character at a time (so that
-        # overlapping occurrences count, as for the automaton): usually rank 0, one find call, where
-        # converting a byte offset would re-decode the whole prefix.
-        rank = self.occ[word].index(counted[0])
-        pos = -1
-        for _ in range(rank + 1):
-            pos = self.folded.find(word, pos + 1)
-        return pos
-
-
-@dataclass(frozen=True, slots=True)
-class Negation:
-    """Occurrences of a keyword word that lie inside occurrences of a ``not_in`` context."""
-
-    keyword: str  # the keyword as configured
-    word: str  # the folded word negated (the keyword itself unless it has several words)
-    context: str  # the folded context
-    field: Field
-    count: int  # occurrences inside this context (one inside two contexts is counted for each)
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    """Why an item is or is not relevant to a topic."""
-
-    topic: str
-    item_id: str
-    matched: bool
-    hits: tuple[Hit, ...]  # counted hits, as in the Match
-    negated: tuple[Negation, ...]
-    excluded_by: tuple[str, ...]  # exclude entries found
-    missing_required: tuple[str, ...]  # require entries not found
-    source_refused: str  # "", NOT_ALLOWED or EXCLUDED_SOURCE
-    source: str  # the item's source slug
-    relevance: float  # what the counted hits weigh, whether or not the item matched
-    usable: bool = True  # False: the topic has no non-empty keyword
-
-    def lines(self) -> list[str]:
-        """Short Chinese sentences for a reader, the verdict first."""
-        lines = [f"「{self.topic}」：{'相关' if self.matched else '不相关'}"]
-        if not self.usable:
-            lines.append("该主题没有可用的关键词")
-        for hit in self.hits:
-            lines.append(f"{_FIELD_NAME[hit.field]}命中「{hit.keyword}」{hit.count} 次")
-        for neg in self.negated:
-            lines.append(f"{_FIELD_NAME[neg.field]}「{neg.word}」{neg.count} 处位于「{neg.context}」中，不计")
-        if self.usable and not self.hits:
-            lines.append("未命中任何关键词")
-        lines.extend(f"含排除词「{word}」" for word in self.excluded_by)
-        lines.extend(f"缺少必备词「{word}」" for word in self.missing_required)
-        if self.source_refused == NOT_ALLOWED:
-            lines.append(f"来源 {self.source} 不在允许列表")
-        elif self.source_refused == EXCLUDED_SOURCE:
-            lines.append(f"来源 {self.source} 在排除列表中")
-        return lines
-
-
-_Step = tuple[int, str, tuple[str, ...], str | None]  # see _Rule.steps
+    def __init__(
+        self,
+        position: int,
+        keyword: str,
+        words: tuple[str, ...],
+        *,
+        title_only: bool,
+        near: tuple[str, ...],
+        weight: float,
+        negatable: bool,
+    ) -> None:
+        self.position = position  # in configuration order: keywords, then title keywords
+        self.keyword = keyword  # as configured
+        self.words = words  # folded
+        self.title_only = title_only
+        self.near = near  # folded near words; empty: every occurrence may count
+        self.near_views = tuple((w, view_of(w)) for w in near)  # and their UTF-8 views, for _nearest
+        self.weight = weight
+        # For the matching loop, which runs for every candidate topic of every item: the single
+        # folded word when every occurrence of it counts wherever it is, else None.
+        simple = len(words) == 1 and not negatable and not near and not title_only
+        self.plain: str | None = words[0] if simple else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,18 +110,16 @@ class _Rule:
     """A topic compiled: its entries folded and split into words."""
 
     topic: Topic
-    keywords: tuple[tuple[str, tuple[str, ...]], ...]  # (keyword as configured, its folded words)
+    keywords: tuple[_Keyword, ...]
     # folded keyword word → (context, offsets of the word inside the context)
     contexts: dict[str, tuple[tuple[str, tuple[int, ...]], ...]]
     exclude: tuple[tuple[str, tuple[str, ...]], ...]
     require: tuple[tuple[str, tuple[str, ...]], ...]
     sources: frozenset[str]  # casefolded: TechWeb and Techweb are one outlet
     exclude_sources: frozenset[str]
-    # For the matching loop, which runs for every candidate topic of every item (see _hits): each
-    # keyword with its position, and its single folded word when no context can negate it (every
-    # occurrence then counts), else None; and every keyword's weight, looked up once here.
-    steps: tuple[_Step, ...]
-    weight: dict[str, float]
+    window: int  # near_window
+    min_score: float
+    weight: dict[str, float]  # every keyword's weight, looked up once here
 
 
 def _entries(values: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -149,17 +133,43 @@ def _entries(values: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def _offsets(word: str, context: str) -> tuple[int, ...]:
-    word, context = _view(word), _view(context)
+    word, context = view_of(word), view_of(context)
     return tuple(i for i in range(len(context) - len(word) + 1) if context.startswith(word, i))
 
 
+def _near_words(near: Mapping[str, Sequence[str]]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """``near`` by the folded words of its keys (ＩＰＯ and IPO name one keyword), words folded."""
+    folded: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for keyword, words in near.items():
+        key = tuple(split_query(keyword))
+        if key:
+            folded[key] = tuple(dict.fromkeys((*folded.get(key, ()), *split_query(words))))
+    return folded
+
+
 def _compile(topic: Topic) -> _Rule:
-    keywords = _entries(topic.keywords)
-    words = {w for _, ws in keywords for w in ws}
+    everywhere = _entries(topic.keywords)
+    seen = {words for _, words in everywhere}
+    # A word in both lists counts everywhere: the wider rule wins (the config file refuses this).
+    title_only = tuple(e for e in _entries(topic.title_keywords) if e[1] not in seen)
+    words = {w for _, ws in everywhere + title_only for w in ws}
     contexts = [c for _, cs in _entries(topic.not_in) for c in cs]
     # A context only matters to the keyword words it contains (上市 in 线上市场).
     by_word = {w: tuple((c, _offsets(w, c)) for c in contexts if w in c) for w in words}
     negatable = {w: cs for w, cs in by_word.items() if cs}
+    near = _near_words(topic.near)
+    keywords = tuple(
+        _Keyword(
+            position,
+            keyword,
+            ws,
+            title_only=position >= len(everywhere),
+            near=near.get(ws, ()),
+            weight=topic.weight(keyword),
+            negatable=any(w in negatable for w in ws),
+        )
+        for position, (keyword, ws) in enumerate(everywhere + title_only)
+    )
     return _Rule(
         topic=topic,
         keywords=keywords,
@@ -168,66 +178,76 @@ def _compile(topic: Topic) -> _Rule:
         require=_entries(topic.require),
         sources=frozenset(s.strip().casefold() for s in topic.sources if s.strip()),
         exclude_sources=frozenset(s.strip().casefold() for s in topic.exclude_sources if s.strip()),
-        steps=tuple(
-            (k, keyword, ws, ws[0] if len(ws) == 1 and ws[0] not in negatable else None)
-            for k, (keyword, ws) in enumerate(keywords)
-        ),
-        weight={keyword: topic.weight(keyword) for keyword, _ in keywords},
+        window=topic.near_window,
+        min_score=topic.min_score,
+        weight={k.keyword: k.weight for k in keywords},
     )
 
 
 def _counted(
-    rule: _Rule, word: str, occ: Occurrences, field: Field, keyword: str, negations: list[Negation] | None
+    rule: _Rule,
+    keyword: _Keyword,
+    word: str,
+    scan: FieldScan,
+    field: Field,
+    negations: list[Negation] | None,
 ) -> list[int]:
-    """The starts of ``word`` in one field that lie inside no occurrence of a context."""
-    starts = occ.get(word)
+    """The starts of ``word`` in one field that count: not negated, near a near word if the keyword
+    needs one, and in the title if it is a title keyword."""
+    if keyword.title_only and field is Field.TEXT:
+        return []
+    starts = scan.occ.get(word)
     if not starts:
         return []
     contexts = rule.contexts.get(word)
-    if not contexts:
-        return starts
-    negated: set[int] = set()
-    for context, offsets in contexts:
-        inside = {cs + o for cs in occ.get(context, ()) for o in offsets}
-        if negations is not None and (count := len(inside.intersection(starts))):
-            negations.append(Negation(keyword, word, context, field, count))
-        negated |= inside
-    return [s for s in starts if s not in negated]
+    if contexts:
+        negated: set[int] = set()
+        for context, offsets in contexts:
+            inside = {cs + o for cs in scan.occ.get(context, ()) for o in offsets}
+            if negations is not None and (count := len(inside.intersection(starts))):
+                negations.append(Negation(keyword.keyword, word, context, field, count))
+            negated |= inside
+        starts = [s for s in starts if s not in negated]
+    if keyword.near and starts:
+        starts = [s for s in starts if nearest(scan, s, word, keyword.near_views, rule.window) is not None]
+    return starts
 
 
 def _hits(
     rule: _Rule,
-    title: _Scan,
-    text: _Scan,
+    title: FieldScan,
+    text: FieldScan,
     negations: list[Negation] | None,
-    steps: Sequence[_Step] | None = None,
+    keywords: Sequence[_Keyword] | None = None,
 ) -> list[Hit]:
     """Counted hits, title hits first, then by first position.
 
-    ``steps``: the rule's keywords to look at, in configuration order, when the caller knows which
-    ones have a word in the item (the others cannot hit); every keyword when None.
+    ``keywords``: the rule's keywords to look at, in configuration order, when the caller knows
+    which ones have a word in the item (the others cannot hit); every keyword when None.
     """
     hits: list[Hit] = []
-    for _, keyword, words, plain in rule.steps if steps is None else steps:
+    for keyword in rule.keywords if keywords is None else keywords:
+        plain = keyword.plain
         if plain is not None:
             # The common case, kept lean: one word, every occurrence counted, so the first counted
-            # one is the first one (what _Scan.first finds at rank 0).
+            # one is the first one (what FieldScan.first finds at rank 0).
             if in_title := title.occ.get(plain):
-                hits.append(Hit(keyword, Field.TITLE, len(in_title), title.folded.find(plain)))
+                hits.append(Hit(keyword.keyword, Field.TITLE, len(in_title), title.folded.find(plain)))
             if in_text := text.occ.get(plain):
-                hits.append(Hit(keyword, Field.TEXT, len(in_text), text.folded.find(plain)))
+                hits.append(Hit(keyword.keyword, Field.TEXT, len(in_text), text.folded.find(plain)))
             continue
+        words = keyword.words
         if len(words) == 1:
             word = words[0]
             if word not in title.occ and word not in text.occ:
                 continue
             for field, scan in ((Field.TITLE, title), (Field.TEXT, text)):
-                starts = _counted(rule, word, scan.occ, field, keyword, negations)
+                starts = _counted(rule, keyword, word, scan, field, negations)
                 if starts:
-                    hits.append(Hit(keyword, field, len(starts), scan.first(word, starts)))
+                    hits.append(Hit(keyword.keyword, field, len(starts), scan.first(word, starts)))
             continue
         per_field = [
-            (scan, field, [(w, _counted(rule, w, scan.occ, field, keyword, negations)) for w in words])
+            (scan, field, [(w, _counted(rule, keyword, w, scan, field, negations)) for w in words])
             for field, scan in ((Field.TITLE, title), (Field.TEXT, text))
         ]
         # Several words: each must be counted somewhere in the item; a field then holds a hit
@@ -238,7 +258,7 @@ def _hits(
             present = [(w, s) for w, s in word_starts if s]
             if present:
                 first = min(scan.first(w, s) for w, s in present)
-                hits.append(Hit(keyword, field, min(len(s) for _, s in present), first))
+                hits.append(Hit(keyword.keyword, field, min(len(s) for _, s in present), first))
     if len(hits) > 1:
         hits.sort(key=_hit_order)
     return hits
@@ -253,7 +273,12 @@ def _relevance(rule: _Rule, hits: Sequence[Hit]) -> float:
     return sum([weight[h.keyword] * _FACTOR[h.field] * (1.0 + math.log(h.count)) for h in hits])
 
 
-def _present(words: tuple[str, ...], title: _Scan, text: _Scan) -> bool:
+def _score(rule: _Rule, hits: Sequence[Hit]) -> float:
+    weight = rule.weight
+    return sum([weight[h.keyword] * _POINTS[h.field] * h.count for h in hits])
+
+
+def _present(words: tuple[str, ...], title: FieldScan, text: FieldScan) -> bool:
     if len(words) == 1:  # the usual entry, without a generator
         return words[0] in title.occ or words[0] in text.occ
     return all(w in title.occ or w in text.occ for w in words)
@@ -266,6 +291,38 @@ def _source_refused(rule: _Rule, item: Item) -> str:
     return EXCLUDED_SOURCE if source in rule.exclude_sources else ""
 
 
+def _occurrences_of(rule: _Rule, keyword: _Keyword, field: Field, scan: FieldScan) -> list[Occurrence]:
+    """Every occurrence of the keyword's words in one field, each with its verdict (for explain)."""
+    notes: list[Occurrence] = []
+    for word in keyword.words:
+        starts = scan.occ.get(word, [])
+        negated_by: dict[int, str] = {}
+        for context, offsets in rule.contexts.get(word, ()):
+            for cs in scan.occ.get(context, ()):
+                for o in offsets:
+                    negated_by.setdefault(cs + o, context)
+        for start in starts:
+            begin = scan.char_offset(start)
+            end = begin + len(word)
+            if keyword.title_only and field is Field.TEXT:
+                notes.append(Occurrence(keyword.keyword, word, field, begin, end, Verdict.TITLE_ONLY))
+            elif start in negated_by:
+                context = negated_by[start]
+                notes.append(Occurrence(keyword.keyword, word, field, begin, end, Verdict.NEGATED, context))
+            elif keyword.near:
+                found = nearest(scan, start, word, keyword.near_views, rule.window)
+                if found is None:
+                    notes.append(Occurrence(keyword.keyword, word, field, begin, end, Verdict.NOT_NEAR))
+                else:
+                    near, gap = found
+                    notes.append(
+                        Occurrence(keyword.keyword, word, field, begin, end, Verdict.COUNTED, near, gap)
+                    )
+            else:
+                notes.append(Occurrence(keyword.keyword, word, field, begin, end, Verdict.COUNTED))
+    return notes
+
+
 class TopicMatcher:
     """Matches items against a fixed set of topics, with one automaton scan per field."""
 
@@ -276,26 +333,26 @@ class TopicMatcher:
         # keyword word → the keywords that use it, as (topic, keyword) positions: only those topics
         # are evaluated for an item, and only for those keywords (a topic has several, an item
         # holds few of them, and looking for the others was most of the matching time).
-        self._steps_of: dict[str, list[tuple[int, _Step]]] = {}
+        self._keywords_of: dict[str, list[tuple[int, _Keyword]]] = {}
         words: set[str] = set()
         for i, rule in enumerate(self._rules):
-            for step in rule.steps:
-                for w in dict.fromkeys(step[2]):
-                    self._steps_of.setdefault(w, []).append((i, step))
+            for keyword in rule.keywords:
+                for w in dict.fromkeys(keyword.words):
+                    self._keywords_of.setdefault(w, []).append((i, keyword))
             words.update(c for cs in rule.contexts.values() for c, _ in cs)
             words.update(w for _, ws in rule.exclude + rule.require for w in ws)
-        words.update(self._steps_of)
+        words.update(self._keywords_of)
         self._automaton: ahocorasick.Automaton | None = None
         if words:  # an automaton without words cannot be built
             self._automaton = ahocorasick.Automaton()
             for word in sorted(words):
-                view = _view(word)
+                view = view_of(word)
                 self._automaton.add_word(view, (word, len(view) - 1))
             self._automaton.make_automaton()
 
-    def _scan(self, text: str) -> _Scan:
+    def _scan(self, text: str) -> FieldScan:
         occ: Occurrences = {}
-        view = _view(text)
+        view = view_of(text)
         if self._automaton is not None and view:
             # iter() reports every occurrence, overlapping and nested ones included, by end.
             for end, (word, back) in self._automaton.iter(view):
@@ -303,18 +360,20 @@ class TopicMatcher:
                     occ[word].append(end - back)
                 else:
                     occ[word] = [end - back]
-        return _Scan(occ, text)
+        return FieldScan(occ, text, view)
 
-    def _occurrences(self, item: Item) -> tuple[_Scan, _Scan]:
+    def _occurrences(self, item: Item) -> tuple[FieldScan, FieldScan]:
         return self._scan(fold(item.title)), self._scan(fold(item.text))
 
     def _evaluate(
-        self, rule: _Rule, item: Item, title: _Scan, text: _Scan, steps: Sequence[_Step]
+        self, rule: _Rule, item: Item, title: FieldScan, text: FieldScan, keywords: Sequence[_Keyword]
     ) -> Match | None:
         if (rule.sources or rule.exclude_sources) and _source_refused(rule, item):
             return None
-        hits = _hits(rule, title, text, None, steps)
+        hits = _hits(rule, title, text, None, keywords)
         if not hits:
+            return None
+        if rule.min_score > 0 and _score(rule, hits) < rule.min_score:
             return None
         for _, words in rule.exclude:
             if _present(words, title, text):
@@ -327,22 +386,22 @@ class TopicMatcher:
     def match(self, item: Item) -> list[Match]:
         """One Match per topic the item is relevant to, in the order the topics were given."""
         title, text = self._occurrences(item)
-        found: dict[int, list[_Step]] = {}  # topic → its keywords with a word in the item
+        found: dict[int, list[_Keyword]] = {}  # topic → its keywords with a word in the item
         for word in title.occ.keys() | text.occ.keys():
-            for i, step in self._steps_of.get(word, ()):
-                steps = found.get(i)
-                if steps is None:
-                    found[i] = [step]
-                elif step not in steps:  # a keyword of several words, more than one found
-                    steps.append(step)
+            for i, keyword in self._keywords_of.get(word, ()):
+                keywords = found.get(i)
+                if keywords is None:
+                    found[i] = [keyword]
+                elif keyword not in keywords:  # a keyword of several words, more than one found
+                    keywords.append(keyword)
         matches = []
         for i in sorted(found):
-            steps = found[i]
-            if len(steps) > 1:
-                # In configuration order (steps start with their position), as _hits would take
-                # them: hits with equal sort keys keep that order.
-                steps.sort()
-            match = self._evaluate(self._rules[i], item, title, text, steps)
+            keywords = found[i]
+            if len(keywords) > 1:
+                # In configuration order, as _hits would take them: hits with equal sort keys
+                # keep that order.
+                keywords.sort(key=_POSITION)
+            match = self._evaluate(self._rules[i], item, title, text, keywords)
             if match is not None:
                 matches.append(match)
         return matches
@@ -364,7 +423,15 @@ class TopicMatcher:
         refused = _source_refused(rule, item)
         excluded = tuple(e for e, ws in rule.exclude if _present(ws, title, text))
         missing = tuple(r for r, ws in rule.require if not _present(ws, title, text))
-        matched = bool(hits) and not (refused or excluded or missing)
+        score = _score(rule, hits)
+        matched = bool(hits) and score >= rule.min_score and not (refused or excluded or missing)
+        occurrences = [
+            note
+            for field, scan in ((Field.TITLE, title), (Field.TEXT, text))
+            for keyword in rule.keywords
+            for note in _occurrences_of(rule, keyword, field, scan)
+        ]
+        occurrences.sort(key=lambda o: (o.field is not Field.TITLE, o.start, o.keyword))
         return Explanation(
             topic=topic,
             item_id=item.id,
@@ -377,4 +444,12 @@ class TopicMatcher:
             source=item.source,
             relevance=_relevance(rule, hits),
             usable=bool(rule.keywords),
+            occurrences=tuple(occurrences),
+            score=score,
+            min_score=rule.min_score,
+            near_window=rule.window,
+            near=tuple((k.keyword, rule.topic.near.get(k.keyword, k.near)) for k in rule.keywords if k.near),
         )
+
+
+_POSITION = operator.attrgetter("position")

@@ -2,16 +2,21 @@
 
 Everything here is pure data. :mod:`digests.rules` turns items and topics into matches,
 :mod:`digests.cluster` merges reprints into stories, :mod:`digests.rank` orders them,
-:mod:`digests.build` assembles a :class:`Digest`, and :mod:`digests.render` writes it out.
+:mod:`digests.placement` shows each story once, under its strongest topic, :mod:`digests.build`
+assembles a :class:`Digest`, and :mod:`digests.render` writes it out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from bot.domain.models import Item
+from bot.domain.models import Item, ItemRef
+
+if TYPE_CHECKING:  # placement builds on these values; the digest only carries its pool
+    from digests.placement import StoryPool
 
 
 class Field(StrEnum):
@@ -75,6 +80,8 @@ class Entry:
     snippet: tuple[SnippetPart, ...]
     matched: tuple[str, ...]  # the keywords that matched, title hits first
     score: float
+    # The digest's other topics the story matched; it is shown once, under this one ("也属于：…").
+    also: tuple[str, ...] = ()
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -101,7 +108,8 @@ class TopicSection:
     total: int  # distinct stories after merging reprints
     entries: tuple[Entry, ...]  # the top N, best first
     # Identifies every story of the section (shown or not), so that a story in several topics
-    # counts once in the digest's header. Empty when unknown: then totals are summed.
+    # counts once in the digest's header (with repeat_stories; otherwise sections never share a
+    # story). Empty when unknown: then totals are summed.
     story_keys: frozenset[int] = frozenset()
 
     @property
@@ -122,6 +130,9 @@ class Digest:
     # A digest covering several days (a weekday subscription's Monday digest covers Friday to
     # Sunday) starts on ``first_day`` and ends on ``day``; None: it covers ``day`` alone.
     first_day: date | None = None
+    # The day's ranked stories, from which a subscription's selection of topics is composed
+    # (digests.build.for_subscription); None for a digest made by hand.
+    pool: StoryPool | None = field(default=None, compare=False, repr=False)
 
     @property
     def stories(self) -> int:
@@ -134,3 +145,12 @@ class Digest:
     def empty(self) -> bool:
         """Whether no topic had anything that day."""
         return not self.sections
+
+    def item_refs(self) -> tuple[ItemRef, ...]:
+        """Each shown entry as a reader refers to it ("/why 上市 3"): its number within its section,
+        the section's topic, and its earliest copy."""
+        return tuple(
+            ItemRef(number, section.name, entry.ids[0])
+            for section in self.sections
+            for number, entry in enumerate(section.entries, 1)
+        )

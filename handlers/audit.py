@@ -1,7 +1,9 @@
 """/audit: the most recent administrative changes, with who, where, when, the scope, before → after.
 
 Configured admins see every change; a group's administrators see the changes made in or for
-their group (its subscription, its own topics).
+their group (its subscription, its own topics). Every change is recorded by the code that makes it
+(:func:`handlers.admin.commit_edit` for topics, :mod:`handlers.subscriptions` for subscriptions);
+this module only reads the log back, compactly: only what changed, long lists as "+added −removed".
 """
 
 from __future__ import annotations
@@ -37,8 +39,29 @@ def _values(key: str, value: Any) -> str:
     return str(value) if value not in ("", None) else T.NONE
 
 
+def _near_change(label: str, before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Near words by keyword: only the keywords whose words changed ("+上市（企业、IPO）", "−挂牌")."""
+    parts = []
+    for keyword in dict.fromkeys([*before, *after]):
+        old, new = list(before.get(keyword, [])), list(after.get(keyword, []))
+        if old == new:
+            continue
+        if not old:
+            parts.append(f"+{keyword}（{'、'.join(new)}）")
+        elif not new:
+            parts.append(f"−{keyword}")
+        else:
+            added = "、".join(w for w in new if w not in old)
+            removed = "、".join(w for w in old if w not in new)
+            change = " ".join(([f"+{added}"] if added else []) + ([f"−{removed}"] if removed else []))
+            parts.append(f"{keyword} {change}")
+    return f"{label}：{'；'.join(parts)}"
+
+
 def _change(key: str, before: Any, after: Any) -> str:
     label = T.FIELD_LABELS.get(key, key)
+    if key == "near" and isinstance(before or {}, dict) and isinstance(after or {}, dict):
+        return _near_change(label, before or {}, after or {})
     old, new = _values(key, before), _values(key, after)
     if isinstance(before, list) and isinstance(after, list) and len(old) + len(new) > LIST_SHOWN_WHOLE:
         # Long lists: only what changed ("+科创板 −北交所") keeps the line readable.

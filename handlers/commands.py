@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from bot.domain.textindex import fold
 from bot.texts import chat as T
-from handlers import admin, audit, digest, info, search, subscriptions
+from handlers import admin, audit, digest, feedback, info, rule_edits, search, subscriptions, why
+from handlers.feedback_book import APPLY_PREFIX, MARK_PREFIX
 from handlers.markup import prepend, text_line, text_reply
 from handlers.pager import PREFIX as PAGE_PREFIX
 from handlers.permissions import Access, may_run
@@ -43,8 +44,10 @@ def _command(
     access: Access = Access.EVERYONE,
     *,
     menu: bool = True,
+    offers_editors_more: bool = False,
 ) -> Command:
-    return Command(name, usage, T.SUMMARY[name], example, handler, access, menu, T.ALIASES.get(name, ()))
+    aliases = T.ALIASES.get(name, ())
+    return Command(name, usage, T.SUMMARY[name], example, handler, access, menu, aliases, offers_editors_more)
 
 
 def _admin(name: str, usage: str, example: str, handler: Handler) -> Command:
@@ -80,6 +83,7 @@ COMMANDS: tuple[Command, ...] = (
     # Paging by text, where a platform does not return button presses to the bot (and in the console).
     _command("next", "", "/next", search.next_page_command, menu=False),
     _command("prev", "", "/prev", search.previous_page_command, menu=False),
+    _command("why", "[主题] <编号|条目ID>", "/why 3", why.why_command, offers_editors_more=True),
     _command("sources", "", "/sources", info.sources_command),
     _command("status", "", "/status", info.status_command),
     _admin("addkw", "[全局|本群] <主题> <词…>", "/addkw 上市 科创板", admin.editor("addkw")),
@@ -88,6 +92,26 @@ COMMANDS: tuple[Command, ...] = (
     _admin("delexclude", "[全局|本群] <主题> <词…>", "/delexclude 上市 招聘", admin.editor("delexclude")),
     _admin("addnotin", "[全局|本群] <主题> <上下文…>", "/addnotin 上市 线上市场", admin.editor("addnotin")),
     _admin("delnotin", "[全局|本群] <主题> <上下文…>", "/delnotin 上市 线上市场", admin.editor("delnotin")),
+    _admin("addtitlekw", "[全局|本群] <主题> <词…>", "/addtitlekw 上市 敲钟", admin.editor("addtitlekw")),
+    _admin("deltitlekw", "[全局|本群] <主题> <词…>", "/deltitlekw 上市 敲钟", admin.editor("deltitlekw")),
+    _admin(
+        "addnear",
+        "[全局|本群] <主题> <关键词> <邻近词…>",
+        "/addnear 上市 上市 企业 IPO",
+        rule_edits.addnear_command,
+    ),
+    _admin(
+        "delnear",
+        "[全局|本群] <主题> <关键词> [邻近词…]",
+        "/delnear 上市 上市 公司",
+        rule_edits.delnear_command,
+    ),
+    _admin("setwindow", "[全局|本群] <主题> <字数>", "/setwindow 上市 8", rule_edits.setwindow_command),
+    _admin("setminscore", "[全局|本群] <主题> <分数>", "/setminscore 上市 2", rule_edits.setminscore_command),
+    _admin(
+        "notrelevant", "[全局|本群] [主题] <编号|条目ID>", "/notrelevant 上市 3", feedback.notrelevant_command
+    ),
+    _admin("apply", "<方案编号>", "/apply 1", feedback.apply_command),
     _admin("newtopic", "[全局|本群] <名称> <关键词…>", "/newtopic 债券 债券 城投债", admin.newtopic_command),
     _admin("deltopic", "[全局|本群] <名称>", "/deltopic 债券", admin.deltopic_command),
     _admin("audit", "[条数]", "/audit 20", audit.audit_command),
@@ -140,11 +164,26 @@ def _unknown(name: str) -> Reply:
     return text_reply(*lines)
 
 
+def action_needs_admin(action: str) -> bool:
+    """Whether a button's action changes topics (the adapter then asks the platform whether the
+    one who pressed it administers the group)."""
+    return action.startswith((MARK_PREFIX, APPLY_PREFIX))
+
+
+def _press(ctx: Context, request: Request) -> Reply:
+    action = request.action
+    if action.startswith(PAGE_PREFIX):
+        return search.turn_page(ctx, request)
+    if action.startswith(MARK_PREFIX):
+        return feedback.mark_button(ctx, request, action[len(MARK_PREFIX) :])
+    if action.startswith(APPLY_PREFIX):
+        return feedback.apply_button(ctx, request)
+    return text_reply(T.BUTTON_EXPIRED)
+
+
 def _dispatch(ctx: Context, request: Request) -> Reply:
     if request.action:
-        if request.action.startswith(PAGE_PREFIX):
-            return search.turn_page(ctx, request)
-        return text_reply(T.BUTTON_EXPIRED)
+        return _press(ctx, request)
     name = command_name(request.command)
     command = _BY_NAME.get(name)
     if command is None:

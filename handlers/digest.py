@@ -7,7 +7,9 @@ from datetime import timedelta
 from bot.domain.safetext import cap
 from bot.domain.when import parse_day
 from bot.texts import chat as T
+from bot.texts import digest as DT
 from handlers.markup import text_reply
+from handlers.references import remember
 from handlers.request import Context, Reply, Request
 
 
@@ -24,4 +26,6 @@ def digest_command(ctx: Context, request: Request) -> Reply:
     scope = "、".join(topics) if topics else T.ALL_TOPICS
     header = T.DIGEST_HEADER.format(day=day.isoformat(), topics=scope)
     reply = text_reply(header)
+    # "/why 上市 3" now means the third entry of this digest's 上市 section.
+    remember(ctx, request, "digest", DT.REFERENCE_LABEL.format(day=day.isoformat()), digest.item_refs())
     return Reply(reply.lines, digest=digest)

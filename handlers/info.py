@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from bot.domain.models import Topic
 from bot.domain.safetext import cap, clean
 from bot.ingest.health import Health
 from bot.ingest.status import CHAT_LAYOUT, other_items_line, source_lines, sources_overview
@@ -71,23 +72,34 @@ def topics_command(ctx: Context, request: Request) -> Reply:
         if topic.description:
             head += (Span(cap(clean(topic.description), 60)),)
         lines.append(head)
-        rules = (
-            ("keywords", topic.keywords),
-            ("exclude", topic.exclude),
-            ("not_in", topic.not_in),
-            ("require", topic.require),
-            ("sources", topic.sources),
-            ("exclude_sources", topic.exclude_sources),
-        )
-        for field, values in rules:
-            if values:
-                label = T.FIELD_LABELS[field]
-                lines.append(text_line(T.TOPIC_RULE.format(field=label, values=cap("、".join(values), 200))))
+        for field, values in topic_rules(topic):
+            label = T.FIELD_LABELS[field]
+            lines.append(text_line(T.TOPIC_RULE.format(field=label, values=cap(values, 200))))
     hidden = [name for name, overlay in own.items() if overlay.hidden]
     if hidden:
         lines.append(text_line(T.TOPICS_HIDDEN.format(names="、".join(hidden))))
     lines.append(text_line(T.TOPICS_HINT))
     return Reply(tuple(lines))
+
+
+def topic_rules(topic: Topic) -> list[tuple[str, str]]:
+    """The rules a topic sets, as (field, values shown), in the order people read them: what
+    counts, in which sense, what is dropped, what is needed."""
+    near = T.NEAR_SEPARATOR.join(
+        T.NEAR_ENTRY.format(keyword=k, words="、".join(words)) for k, words in topic.near.items()
+    )
+    rules = (
+        ("keywords", "、".join(topic.keywords)),
+        ("title_keywords", "、".join(topic.title_keywords)),
+        ("not_in", "、".join(topic.not_in)),
+        ("near", T.NEAR_RULE.format(n=topic.near_window, near=near) if near else ""),
+        ("exclude", "、".join(topic.exclude)),
+        ("require", "、".join(topic.require)),
+        ("min_score", T.MIN_SCORE_RULE.format(score=f"{topic.min_score:g}") if topic.min_score > 0 else ""),
+        ("sources", "、".join(topic.sources)),
+        ("exclude_sources", "、".join(topic.exclude_sources)),
+    )
+    return [(field, shown) for field, shown in rules if shown]
 
 
 def sources_command(ctx: Context, request: Request) -> Reply:

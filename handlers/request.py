@@ -19,6 +19,7 @@ from bot.delivery.digester import Digester
 from bot.domain.models import AuditEntry, Channel
 from bot.store import Store
 from digests.values import Digest
+from handlers.feedback_book import FeedbackBook
 from handlers.pager import Pager
 from handlers.permissions import Access, Role, needs_group_role
 
@@ -110,6 +111,8 @@ class Context:
     # Pagination state of /latest and /topic replies; adapters with several contexts (threads)
     # pass one shared Pager so that a button works whichever thread handles it.
     pager: Pager = field(default_factory=Pager)
+    # "不相关" buttons and proposed rule changes waiting for an admin's choice; shared like the pager.
+    feedback: FeedbackBook = field(default_factory=FeedbackBook)
     digester: Digester = field(init=False)
 
     def __post_init__(self) -> None:
@@ -148,6 +151,9 @@ class Command:
     access: Access = Access.EVERYONE  # who may run it (see handlers.permissions)
     menu: bool = True  # listed in the Telegram command menu
     aliases: tuple[str, ...] = ()  # Chinese words that call it too (最新 for latest)
+    # Open to everyone, but those who may edit topics are offered more (/why's "不相关" buttons):
+    # the adapter finds out whether the sender administers the group, as for an editing command.
+    offers_editors_more: bool = False
 
     @property
     def admin(self) -> bool:
@@ -158,4 +164,5 @@ class Command:
     def needs_admin(self, chat_type: ChatType) -> bool:
         """Whether the adapter must ask the platform if the user administers the group before
         :func:`~handlers.commands.dispatch` applies the one permission rule."""
-        return needs_group_role(self.access, chat_type is ChatType.GROUP)
+        group = chat_type is ChatType.GROUP
+        return needs_group_role(self.access, group) or (self.offers_editors_more and group)

@@ -3,8 +3,9 @@
 Every editing command reads the topics of its scope, computes a topic's new definition, and hands
 it to :meth:`TopicScope.save`, which writes it where it belongs — a global edit replaces the
 topic for every chat; a chat's edit is stored as that chat's overlay: for a global topic the words
-it added and removed (so that a later global change still shows through, except for the words the
-chat changed itself), or its hiding; for a topic of its own, the whole topic. Each save writes its
+it added and removed and the sense rules it set (so that a later global change still shows
+through, except for what the chat changed itself), or its hiding; for a topic of its own, the
+whole topic. Each save writes its
 audit row with the scope, in the caller's transaction.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.domain.models import Topic
 from bot.domain.textindex import fold
-from bot.domain.topics import CHAT_LISTS, Overlay, topic_to_dict
+from bot.domain.topics import Overlay, find_topic, overlay_between, topic_to_dict
 from bot.texts import chat as T
 from handlers.markup import text_reply
 from handlers.permissions import Refusal, Role, Scope, default_scope, may_edit
@@ -48,6 +49,16 @@ def edit_refusal(request: Request, scope: Scope) -> Reply | None:
     return text_reply(T.ADMIN_ONLY)
 
 
+def edit_scope(ctx: Context, request: Request) -> tuple[TopicScope, tuple[str, ...]] | Reply:
+    """Where this request's edit goes and the arguments after the scope word; or, when the user
+    may not edit there, the refusal."""
+    scope, args = chosen_scope(request)
+    refused = edit_refusal(request, scope)
+    if refused is not None:
+        return refused
+    return TopicScope(ctx, request, scope), args
+
+
 @dataclass(slots=True)
 class TopicScope:
     """The topics one edit sees and changes."""
@@ -66,17 +77,19 @@ class TopicScope:
         """The reply's word for the scope: （本群） or （全局）."""
         return T.SCOPE_CHAT if self.scope is Scope.CHAT else T.SCOPE_GLOBAL
 
+    def tagged(self, text: str) -> str:
+        """A reply's first line with the scope said: before its closing 。 or ：, else at its end."""
+        if text.endswith(("。", "：")):
+            return text[:-1] + self.tag + text[-1]
+        return text + self.tag
+
     def topics(self) -> dict[str, Topic]:
         """The effective topics in this scope (read them inside the edit's transaction)."""
         return self.ctx.digester.topics(self.chat)
 
     def find(self, name: str) -> Topic | None:
         """A topic of this scope by name, tolerating case and full-width letters."""
-        topics = self.topics()
-        if name in topics:
-            return topics[name]
-        wanted = fold(name)
-        return next((t for n, t in topics.items() if fold(n) == wanted), None)
+        return find_topic(name, self.topics())
 
     def save(self, name: str, before: Topic | None, after: Topic | None, action: str) -> None:
         """Store the topic ``name`` as ``after`` (None: deleted, or hidden in this chat), with
@@ -102,10 +115,4 @@ class TopicScope:
             return Overlay(hidden=True) if base is not None else Overlay()
         if base is None or (current is not None and current.own is not None):
             return Overlay(own=after)
-        added: dict[str, tuple[str, ...]] = {}
-        removed: dict[str, tuple[str, ...]] = {}
-        for field in CHAT_LISTS:
-            mine, theirs = getattr(after, field), getattr(base, field)
-            added[field] = tuple(w for w in mine if w not in theirs)
-            removed[field] = tuple(w for w in theirs if w not in mine)
-        return Overlay(added=added, removed=removed)
+        return overlay_between(base, after)

@@ -12,12 +12,14 @@ import re
 from collections.abc import Sequence
 
 from bot import search as news
+from bot.domain.models import ItemRef
 from bot.domain.safetext import cap, clean, safe_url
 from bot.domain.textindex import fold, split_query
 from bot.texts import chat as T
 from digests.snippets import keyword_spans
 from handlers.markup import text_line, text_reply
 from handlers.pager import PageState, page_action, parse_page_action
+from handlers.references import remember
 from handlers.request import Button, Context, Line, Reply, Request, Span, Style
 
 DEFAULT_PAGE_SIZE = 5
@@ -53,7 +55,7 @@ def latest_command(ctx: Context, request: Request) -> Reply:
         return text_reply(T.LATEST_USAGE)
     size, notes = _page_size(count)
     state = PageState("latest", words, size, request.chat)
-    return _show(ctx, state, 1, token=None, notes=notes)
+    return _show(ctx, request, state, 1, token=None, notes=notes)
 
 
 def _resolve_topic(name: str, names: Sequence[str]) -> str:
@@ -76,7 +78,7 @@ def topic_command(ctx: Context, request: Request) -> Reply:
     size, notes = _page_size(count)
     name = _resolve_topic(" ".join(words), list(topics))
     state = PageState("topic", (name,), size, request.chat)
-    return _show(ctx, state, 1, token=None, notes=notes)
+    return _show(ctx, request, state, 1, token=None, notes=notes)
 
 
 def turn_page(ctx: Context, request: Request) -> Reply:
@@ -86,7 +88,7 @@ def turn_page(ctx: Context, request: Request) -> Reply:
     if parsed is None or state is None or state.chat != request.chat:
         return text_reply(T.LIST_EXPIRED)
     token, page = parsed
-    return _show(ctx, state, max(1, page), token=token, edit=True)
+    return _show(ctx, request, state, max(1, page), token=token, edit=True)
 
 
 def next_page_command(ctx: Context, request: Request) -> Reply:
@@ -107,7 +109,7 @@ def _turn_by_text(ctx: Context, request: Request, step: int) -> Reply:
     token, page = last
     if page + step < 1:
         return text_reply(T.FIRST_PAGE)
-    return _show(ctx, state, page + step, token=token)
+    return _show(ctx, request, state, page + step, token=token)
 
 
 def _query(ctx: Context, state: PageState, page: int) -> news.NewsReply | news.UnknownTopic:
@@ -124,6 +126,7 @@ def _pages(result: news.NewsReply, size: int) -> int:
 
 def _show(
     ctx: Context,
+    request: Request,
     state: PageState,
     page: int,
     *,
@@ -153,6 +156,15 @@ def _show(
     if token is not None and more:
         buttons.append(Button(T.NEXT_PAGE, page_action(token, page + 1)))
     lines = [*notes, *_news_lines(ctx, result, page, state.page_size)]
+    if result.entries:  # "/why 3" now means the third entry shown here
+        first = (page - 1) * state.page_size + 1
+        label = (
+            T.LIST_LABEL_TOPIC.format(topic=result.topic)
+            if result.topic is not None
+            else T.LIST_LABEL_LATEST.format(query=cap(result.query, ECHO_LIMIT))
+        )
+        refs = [ItemRef(n, result.topic or "", e.id) for n, e in enumerate(result.entries, first)]
+        remember(ctx, request, state.command, label, refs)
     return Reply(tuple(lines), tuple(buttons), edit=edit)
 
 

@@ -56,7 +56,7 @@ from bot.domain.models import Channel
 from bot.domain.safetext import html_to_text
 from bot.texts import chat as T
 from digests.render import render_telegram
-from handlers.commands import COMMANDS, find_command
+from handlers.commands import COMMANDS, action_needs_admin, find_command
 from handlers.markup import to_html, to_text
 from handlers.permissions import Role
 from handlers.request import ChatType, Context, Reply, Request
@@ -318,6 +318,10 @@ class TelegramAdapter:
         await query.answer()
         if not self._allowed(chat.id):
             return
+        action = query.data or ""
+        # A button that changes topics ("不相关", "采用方案") needs an editor, as its command does.
+        ask = action_needs_admin(action)
+        role = await self._role(chat.id, chat.type, query.from_user.id, ask=ask)
         request = Request(
             command="",
             args=(),
@@ -327,7 +331,8 @@ class TelegramAdapter:
             user_name=query.from_user.full_name,
             chat_title=chat.title or "",
             channel=Channel.TELEGRAM,
-            action=query.data or "",
+            role=role,
+            action=action,
         )
         reply = await self.worker.handle(request)
         if reply.edit and isinstance(query.message, Message):

@@ -74,6 +74,7 @@ def digest_json(digest: Digest, messages: list[str], files: list[str]) -> dict[s
                         "sources": list(e.sources),
                         "snippet": e.snippet_text,
                         "matched": list(e.matched),
+                        "also": list(e.also),
                     }
                     for e in section.entries
                 ],

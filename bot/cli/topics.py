@@ -24,7 +24,18 @@ from bot.store import Store
 from bot.texts import cli as texts
 
 # What `topics --json` shows of each topic, beside how many items match it.
-JSON_RULES = ("name", "description", "keywords", "not_in", "exclude", "require")
+JSON_RULES = (
+    "name",
+    "description",
+    "keywords",
+    "title_keywords",
+    "not_in",
+    "exclude",
+    "require",
+    "near",
+    "near_window",
+    "min_score",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,12 +93,20 @@ def print_topics(topics: Mapping[str, Topic], counts: Mapping[str, tuple[int, bo
         print(texts.TOPIC_LINE.format(name=topic.name, description=topic.description).rstrip("："))
         print(texts.TOPIC_KEYWORDS.format(keywords="、".join(topic.keywords)))
         for label, words in (
+            (texts.TOPIC_TITLE_KEYWORDS, topic.title_keywords),
             (texts.TOPIC_NOT_IN, topic.not_in),
             (texts.TOPIC_EXCLUDE, topic.exclude),
             (texts.TOPIC_REQUIRE, topic.require),
         ):
             if words:
                 print(label.format(words="、".join(words)))
+        if topic.near:
+            near = "；".join(
+                texts.TOPIC_NEAR_ENTRY.format(keyword=k, words="、".join(w)) for k, w in topic.near.items()
+            )
+            print(texts.TOPIC_NEAR.format(n=topic.near_window, near=near))
+        if topic.min_score > 0:
+            print(texts.TOPIC_MIN_SCORE.format(score=f"{topic.min_score:g}"))
         if topic.name in counts:
             total, exact = counts[topic.name]
             print(texts.TOPIC_MATCHES.format(n=total if exact else texts.AT_LEAST.format(n=total)))

@@ -11,12 +11,16 @@ from typing import Any
 import msgspec
 
 from bot.config.base import ConfigError, explain
-from bot.domain.models import CONSOLE_CHAT, ROBOT_PREFIX, Topic
+from bot.domain.models import CONSOLE_CHAT, DEFAULT_MIN_SCORE, DEFAULT_NEAR_WINDOW, ROBOT_PREFIX, Topic
 from bot.domain.topics import RULE_LISTS, topic_from_dict
 from bot.domain.when import DAYS, parse_clock, parse_duration
 
 # A chat is a Telegram chat id (a group's is negative), the console, or "robot:NAME".
 CONSOLE = CONSOLE_CHAT
+# Beyond a few clauses a "context" says nothing about the sense of an occurrence any more.
+MAX_NEAR_WINDOW = 100
+# A threshold no real item reaches only hides the topic; this is far above any useful one.
+MAX_MIN_SCORE = 100.0
 
 
 class _RawTopic(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -28,6 +32,10 @@ class _RawTopic(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     sources: list[str] = []
     exclude_sources: list[str] = []
     weights: dict[str, float] = {}
+    title_keywords: list[str] = []
+    near: dict[str, Any] = {}  # checked by _near, which can name the keyword of a wrong value
+    near_window: int = DEFAULT_NEAR_WINDOW
+    min_score: float = DEFAULT_MIN_SCORE
 
 
 class _RawDigest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -36,6 +44,7 @@ class _RawDigest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     grace: str = "6h"
     check_every: str = "30s"
     priority: dict[str, float] = {}
+    repeat_stories: bool = False
 
 
 class _RawSubscription(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -60,6 +69,9 @@ class DigestConfig:
     grace: timedelta = timedelta(hours=6)  # a digest missed while down is still sent this late
     check_every: timedelta = timedelta(seconds=30)  # how often the service looks for due digests
     priority: Mapping[str, float] = field(default_factory=dict)  # source slug or name → rank bonus
+    # False: a story matching several topics is shown once, under its strongest, the others named;
+    # True: under every topic it matched, as before placement existed.
+    repeat_stories: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +101,63 @@ def parse_topic(name: str, raw: Any, file: str) -> Topic:
         raise ConfigError(f"{file}: {where}: expected a non-empty topic name")
     if not keywords:
         raise ConfigError(f"{file}: {where}.keywords: expected at least one non-empty keyword")
+    cleaned = {key: _words(getattr(topic, key)) for key in RULE_LISTS}
+    both = [k for k in cleaned["title_keywords"] if k in keywords]
+    if both:
+        raise ConfigError(
+            f"{file}: {where}.title_keywords: {both[0]!r} is also in keywords; a word is either counted"
+            " everywhere (keywords) or only in the headline (title_keywords)"
+        )
+    every_keyword = (*keywords, *cleaned["title_keywords"])
     for keyword, weight in topic.weights.items():
-        if keyword not in keywords:
+        if keyword not in every_keyword:
             raise ConfigError(f"{file}: {where}.weights: {keyword!r} is not one of the topic's keywords")
         if weight <= 0:
             raise ConfigError(f"{file}: {where}.weights.{keyword}: expected a positive number")
-    cleaned = {key: _words(getattr(topic, key)) for key in RULE_LISTS}
+    near = _near(topic.near, every_keyword, f"{file}: {where}.near")
+    if not 1 <= topic.near_window <= MAX_NEAR_WINDOW:
+        raise ConfigError(
+            f"{file}: {where}.near_window: expected 1 to {MAX_NEAR_WINDOW} characters,"
+            f" got {topic.near_window}"
+        )
+    if not 0 <= topic.min_score <= MAX_MIN_SCORE:
+        raise ConfigError(
+            f"{file}: {where}.min_score: expected a number from 0 to {MAX_MIN_SCORE:g}"
+            " (a body occurrence scores its keyword's weight, a headline one twice that),"
+            f" got {topic.min_score:g}"
+        )
     return topic_from_dict(
-        {"keywords": keywords, "description": topic.description, "weights": topic.weights, **cleaned},
+        {
+            "keywords": keywords,
+            "description": topic.description,
+            "weights": topic.weights,
+            "near": near,
+            "near_window": topic.near_window,
+            "min_score": topic.min_score,
+            **cleaned,
+        },
         name=name,
     )
+
+
+def _near(raw: dict[str, Any], keywords: tuple[str, ...], where: str) -> dict[str, tuple[str, ...]]:
+    """``near``: each key one of the topic's keywords, each with at least one context word."""
+    near: dict[str, tuple[str, ...]] = {}
+    for keyword, words in raw.items():
+        key = keyword.strip()
+        if key not in keywords:
+            raise ConfigError(
+                f"{where}: {keyword!r} is not one of the topic's keywords (near gives a keyword the words"
+                " that must stand close to it)"
+            )
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            got = "a string" if isinstance(words, str) else type(words).__name__
+            raise ConfigError(f'{where}.{key}: expected an array of words like ["企业", "公司"], got {got}')
+        cleaned = _words(words)
+        if not cleaned:
+            raise ConfigError(f"{where}.{key}: expected at least one non-empty word")
+        near[key] = tuple(dict.fromkeys((*near.get(key, ()), *cleaned)))
+    return near
 
 
 def _duration(value: str, where: str, example: str) -> timedelta:
@@ -122,6 +181,7 @@ def parse_digest(raw: Any, file: str) -> DigestConfig:
         grace=_duration(digest.grace, f"{file}: digest.grace", "6h"),
         check_every=_duration(digest.check_every, f"{file}: digest.check_every", "30s"),
         priority=dict(digest.priority),
+        repeat_stories=digest.repeat_stories,
     )
 
 

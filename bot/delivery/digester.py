@@ -24,6 +24,7 @@ from bot.domain.models import (
     DeliveryStatus,
     OutgoingMessage,
     Platform,
+    ReferenceList,
     Subscription,
     Topic,
     channel_of,
@@ -32,6 +33,7 @@ from bot.domain.models import (
 from bot.domain.topics import chat_topics, effective_topics
 from bot.domain.when import covered_days, day_bounds, last_due
 from bot.store import Store
+from bot.texts import digest as digest_texts
 from digests.build import build_digest, for_subscription
 from digests.render import digest_file_stem, render_html_page, render_markdown, render_telegram, render_text
 from digests.render_robots import render_dingtalk, render_feishu, render_wecom
@@ -95,21 +97,25 @@ class Digester:
     def period_digest(
         self, first: date, last: date, topic_names: Sequence[str] = (), chat: str | None = None
     ) -> Digest:
-        """The digest of the days ``first`` to ``last`` (see :meth:`day_digest`)."""
-        topics = self.topics(chat)
-        chosen = [topics[n] for n in topic_names if n in topics] if topic_names else list(topics.values())
+        """The digest of the days ``first`` to ``last`` (see :meth:`day_digest`).
+
+        Built over every topic and then narrowed, as each subscription's is: a story is placed
+        under the same topic, and names the same others, in a chat's /digest as in what it was sent.
+        """
         start, _ = day_bounds(first, self.config.timezone)
         _, end = day_bounds(last, self.config.timezone)
         items = self.store.published_between(start, end)
-        return build_digest(
+        digest = build_digest(
             items,
-            chosen,
+            list(self.topics(chat).values()),
             last,
             str(self.config.timezone),
             top=self.config.digest.top,
             priority=self.config.digest.priority,
             first_day=first,
+            repeat_stories=self.config.digest.repeat_stories,
         )
+        return for_subscription(digest, topic_names) if topic_names else digest
 
     def write_files(self, digest: Digest, chat: str | None = None) -> list[Path]:
         """Write the digest as Markdown and as an HTML page; returns the paths."""
@@ -186,6 +192,10 @@ class Digester:
             queued = self.store.queue_delivery(
                 sub, day, due, messages, stories=story_count(mine), now=self.now()
             )
+            if queued is not None:  # the chat's numbers ("/why 上市 3") now refer to this digest
+                label = digest_texts.REFERENCE_LABEL.format(day=day.isoformat())
+                refs = ReferenceList("digest", label, self.now(), mine.item_refs())
+                self.store.save_references(sub.channel, sub.chat, refs)
         return None if queued is None else len(messages)
 
     def queue_due(self) -> DueReport:

@@ -197,14 +197,23 @@ class OutboxMessage:
     message_id: str = ""
 
 
+# A keyword's positive context must stand at most this many characters from it, unless the topic
+# says otherwise: about a clause of Chinese (企业…上市, 上市…辅导), measured on the relevance set.
+DEFAULT_NEAR_WINDOW = 10
+# No minimum: one counted occurrence is enough, whatever its weight (as before scores existed).
+DEFAULT_MIN_SCORE = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     """One ``[topics.NAME]`` table: which items are relevant to a subject.
 
-    An item is relevant when it holds at least one counted occurrence of a keyword, every
-    ``require`` word, no ``exclude`` word, and comes from an allowed source. An occurrence of a
-    keyword that lies inside an occurrence of a ``not_in`` context (上市 inside 线上市场) does not
-    count; the item still matches if another occurrence (企业上市) does.
+    An item is relevant when its counted keyword occurrences reach ``min_score``, it holds every
+    ``require`` word and no ``exclude`` word, and comes from an allowed source. An occurrence
+    counts unless it lies inside an occurrence of a ``not_in`` context (上市 inside 线上市场); a
+    keyword listed in ``near`` counts only where one of its words stands within ``near_window``
+    characters (上市 near 企业); a ``title_keywords`` word counts only in the headline. Each
+    counted occurrence scores its keyword's weight, twice over in the headline.
     """
 
     name: str
@@ -216,10 +225,19 @@ class Topic:
     sources: tuple[str, ...] = ()  # allowed source slugs; empty: every source
     exclude_sources: tuple[str, ...] = ()  # source slugs never taken
     weights: Mapping[str, float] = field(default_factory=dict)  # keyword → weight (default 1)
+    title_keywords: tuple[str, ...] = ()  # keywords that count only in the headline
+    near: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # keyword → positive contexts
+    near_window: int = DEFAULT_NEAR_WINDOW  # characters between a keyword and its context, at most
+    min_score: float = DEFAULT_MIN_SCORE  # what the counted occurrences must score together
 
     def weight(self, keyword: str) -> float:
-        """How much one keyword counts in ranking (1 unless configured)."""
+        """How much one keyword counts, in the score and in ranking (1 unless configured)."""
         return self.weights.get(keyword, 1.0)
+
+    @property
+    def all_keywords(self) -> tuple[str, ...]:
+        """Every word that can make an item relevant: keywords, then headline-only keywords."""
+        return (*self.keywords, *self.title_keywords)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,3 +314,22 @@ class PlatformState:
     detail: str  # the last error, or ""
     next_attempt: datetime | None  # while retrying
     updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """A numbered entry of a list a chat was shown: what "/why 3" or "/why 上市 3" refers to."""
+
+    number: int  # as shown: 1, 2, … (per section in a digest, across pages in a list)
+    topic: str  # the topic it was listed under; "" in a keyword search (/latest)
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceList:
+    """The numbered entries of the last list or digest a chat was shown, and what that was."""
+
+    kind: str  # "topic", "latest" or "digest"
+    label: str  # what the chat saw, e.g. "/topic 上市" or "2022-04-03 日报"
+    made: datetime  # UTC
+    refs: tuple[ItemRef, ...]

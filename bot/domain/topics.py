@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.domain.models import Topic
+from bot.domain.models import DEFAULT_MIN_SCORE, DEFAULT_NEAR_WINDOW, Topic
+from bot.domain.textindex import fold
 
 # A topic's word lists besides its keywords, in the order people read them.
-RULE_LISTS = ("exclude", "not_in", "require", "sources", "exclude_sources")
+RULE_LISTS = ("title_keywords", "exclude", "not_in", "require", "sources", "exclude_sources")
 
 
 def effective_topics(configured: Mapping[str, Topic], edits: Mapping[str, Topic | None]) -> dict[str, Topic]:
@@ -35,6 +36,14 @@ def effective_topics(configured: Mapping[str, Topic], edits: Mapping[str, Topic 
     return topics
 
 
+def find_topic(name: str, topics: Mapping[str, Topic]) -> Topic | None:
+    """The topic called ``name``, forgiving case and full-width letters."""
+    if name in topics:
+        return topics[name]
+    wanted = fold(name)
+    return next((t for n, t in topics.items() if fold(n) == wanted), None)
+
+
 def topic_to_dict(topic: Topic, *, sparse: bool = False) -> dict[str, Any]:
     """A topic as plain data.
 
@@ -50,6 +59,12 @@ def topic_to_dict(topic: Topic, *, sparse: bool = False) -> dict[str, Any]:
         values = getattr(topic, key)
         if values or not sparse:
             data[key] = list(values)
+    if topic.near or not sparse:
+        data["near"] = {k: list(v) for k, v in topic.near.items()}
+    if topic.near_window != DEFAULT_NEAR_WINDOW or not sparse:
+        data["near_window"] = topic.near_window
+    if topic.min_score != DEFAULT_MIN_SCORE or not sparse:
+        data["min_score"] = float(topic.min_score)
     if topic.weights or not sparse:
         data["weights"] = {k: float(v) for k, v in topic.weights.items()}
     return data
@@ -57,6 +72,11 @@ def topic_to_dict(topic: Topic, *, sparse: bool = False) -> dict[str, Any]:
 
 def topic_from_dict(data: Mapping[str, Any], name: str | None = None) -> Topic:
     """The inverse of :func:`topic_to_dict` (``name`` for a sparse table, whose key names it)."""
+    keywords = (*data["keywords"], *data.get("title_keywords", ()))
+    near = data.get("near", {})
+    # In the order of the keywords they belong to, whatever order they were stored in (the store
+    # keeps JSON with sorted keys).
+    ordered = sorted(near, key=lambda k: keywords.index(k) if k in keywords else len(keywords))
     return Topic(
         name=data["name"] if name is None else name,
         keywords=tuple(data["keywords"]),
@@ -67,13 +87,18 @@ def topic_from_dict(data: Mapping[str, Any], name: str | None = None) -> Topic:
         sources=tuple(data.get("sources", ())),
         exclude_sources=tuple(data.get("exclude_sources", ())),
         weights=dict(data.get("weights", {})),
+        # Edits stored before these rules existed lack them: the defaults are what they meant.
+        title_keywords=tuple(data.get("title_keywords", ())),
+        near={k: tuple(near[k]) for k in ordered},
+        near_window=int(data.get("near_window", DEFAULT_NEAR_WINDOW)),
+        min_score=float(data.get("min_score", DEFAULT_MIN_SCORE)),
     )
 
 
 # --- a chat's own topics, laid over the global set ------------------------------------------------
 
 # The word lists a chat may change for itself (added to or taken from the global topic's).
-CHAT_LISTS = ("keywords", "exclude", "not_in")
+CHAT_LISTS = ("keywords", "title_keywords", "exclude", "not_in")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +106,19 @@ class Overlay:
     """What one chat changed of one topic, for itself only.
 
     For a global topic: words added to and removed from its lists (so that a later change of the
-    global topic still shows through, unless this chat changed that very word), or the topic
-    hidden in this chat. For a topic of the chat's own: the whole topic (``own``).
+    global topic still shows through, unless this chat changed that very word), the sense rules it
+    set for itself (near words, their window, the minimum score: each replaces the global value
+    while set), or the topic hidden in this chat. For a topic of the chat's own: the whole topic
+    (``own``).
     """
 
     hidden: bool = False
     own: Topic | None = None
     added: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     removed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    near: Mapping[str, tuple[str, ...]] | None = None
+    near_window: int | None = None
+    min_score: float | None = None
 
     @property
     def empty(self) -> bool:
@@ -98,44 +128,84 @@ class Overlay:
             and self.own is None
             and not any(self.added.values())
             and not any(self.removed.values())
+            and self.near is None
+            and self.near_window is None
+            and self.min_score is None
         )
 
 
 def overlay_to_dict(overlay: Overlay) -> dict[str, Any]:
     """An overlay as plain data (the store's JSON)."""
-    return {
+    data: dict[str, Any] = {
         "hidden": overlay.hidden,
         "own": topic_to_dict(overlay.own) if overlay.own is not None else None,
         "added": {k: list(v) for k, v in overlay.added.items() if v},
         "removed": {k: list(v) for k, v in overlay.removed.items() if v},
     }
+    if overlay.near is not None:
+        data["near"] = {k: list(v) for k, v in overlay.near.items()}
+    if overlay.near_window is not None:
+        data["near_window"] = overlay.near_window
+    if overlay.min_score is not None:
+        data["min_score"] = overlay.min_score
+    return data
 
 
 def overlay_from_dict(data: Mapping[str, Any]) -> Overlay:
     """The inverse of :func:`overlay_to_dict`."""
     own = data.get("own")
+    near = data.get("near")
+    window = data.get("near_window")
+    score = data.get("min_score")
     return Overlay(
         hidden=bool(data.get("hidden", False)),
         own=topic_from_dict(own) if own else None,
         added={k: tuple(v) for k, v in data.get("added", {}).items()},
         removed={k: tuple(v) for k, v in data.get("removed", {}).items()},
+        near={k: tuple(v) for k, v in near.items()} if near is not None else None,
+        near_window=int(window) if window is not None else None,
+        min_score=float(score) if score is not None else None,
+    )
+
+
+def overlay_between(base: Topic, after: Topic) -> Overlay:
+    """The overlay that makes the global topic ``base`` read as ``after`` in one chat."""
+    added: dict[str, tuple[str, ...]] = {}
+    removed: dict[str, tuple[str, ...]] = {}
+    for name in CHAT_LISTS:
+        mine, theirs = getattr(after, name), getattr(base, name)
+        added[name] = tuple(w for w in mine if w not in theirs)
+        removed[name] = tuple(w for w in theirs if w not in mine)
+    return Overlay(
+        added=added,
+        removed=removed,
+        near=after.near if after.near != base.near else None,
+        near_window=after.near_window if after.near_window != base.near_window else None,
+        min_score=after.min_score if after.min_score != base.min_score else None,
     )
 
 
 def overlaid(topic: Topic, overlay: Overlay) -> Topic:
-    """A global topic as a chat sees it: its lists minus the chat's removals, plus its additions."""
+    """A global topic as a chat sees it: its lists minus the chat's removals, plus its additions,
+    and the sense rules the chat set for itself."""
     changes: dict[str, tuple[str, ...]] = {}
     for name in CHAT_LISTS:
         removed = set(overlay.removed.get(name, ()))
         kept = [w for w in getattr(topic, name) if w not in removed]
         changes[name] = tuple(dict.fromkeys([*kept, *overlay.added.get(name, ())]))
-    weights = {k: v for k, v in topic.weights.items() if k in changes["keywords"]}
+    # Weights and near words name keywords: those of a keyword the chat removed go with it.
+    keywords = {*changes["keywords"], *changes["title_keywords"]}
+    near = overlay.near if overlay.near is not None else topic.near
     return replace(
         topic,
         keywords=changes["keywords"],
+        title_keywords=changes["title_keywords"],
         exclude=changes["exclude"],
         not_in=changes["not_in"],
-        weights=weights,
+        weights={k: v for k, v in topic.weights.items() if k in keywords},
+        near={k: v for k, v in near.items() if k in keywords},
+        near_window=overlay.near_window if overlay.near_window is not None else topic.near_window,
+        min_score=overlay.min_score if overlay.min_score is not None else topic.min_score,
     )
 
 

@@ -4,9 +4,10 @@
 :mod:`bot.store.items` (items and their search index), :mod:`bot.store.sources` (per-source
 polling state and seen files), :mod:`bot.store.subscriptions` (who receives which digest, when),
 :mod:`bot.store.outbox` (deliveries and the outbox), :mod:`bot.store.topics` (topics edited from
-chat, the audit log), :mod:`bot.store.platforms` (the chat platforms' connections). The schema
-lives in :mod:`bot.store.migrations`; the values it stores and returns are
-:mod:`bot.domain.models`, and :mod:`bot.store.lock` keeps one service per database.
+chat, the audit log), :mod:`bot.store.platforms` (the chat platforms' connections),
+:mod:`bot.store.references` (what each chat was last shown, for /why 3). The schema lives in
+:mod:`bot.store.migrations`; the values it stores and returns are :mod:`bot.domain.models`, and
+:mod:`bot.store.lock` keeps one service per database.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from bot.store.items import ItemsMixin, SearchResult, SourceCount, StoredItem, UpsertOutcome
 from bot.store.outbox import ChatOutbox, OutboxMixin
 from bot.store.platforms import PlatformsMixin
+from bot.store.references import ReferencesMixin
 from bot.store.schema import SCHEMA_VERSION
 from bot.store.sources import SourcesMixin
 from bot.store.subscriptions import SubscriptionsMixin
@@ -28,7 +30,9 @@ from bot.store.topics import TopicsMixin
 __all__ = ["ChatOutbox", "SearchResult", "SourceCount", "Store", "StoredItem", "UpsertOutcome"]
 
 
-class Store(ItemsMixin, SourcesMixin, SubscriptionsMixin, OutboxMixin, TopicsMixin, PlatformsMixin):
+class Store(
+    ItemsMixin, SourcesMixin, SubscriptionsMixin, OutboxMixin, TopicsMixin, PlatformsMixin, ReferencesMixin
+):
     """All reads and writes of the database. Open one per thread (SQLite connections are not shared)."""
 
     def __init__(self, path: Path | str, *, check_same_thread: bool = True) -> None:

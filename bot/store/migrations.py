@@ -214,3 +214,21 @@ def m006_platform_state(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m007_chat_references(db: sqlite_utils.Database) -> None:
+    """Per chat, the numbered entries of the last list or digest it was shown (for /why 3)."""
+    db.execute(
+        """
+        CREATE TABLE chat_references (
+            channel TEXT NOT NULL,
+            chat TEXT NOT NULL,
+            kind TEXT NOT NULL,           -- topic | latest | digest
+            label TEXT NOT NULL,          -- what the chat saw, e.g. "/topic 上市"
+            made TEXT NOT NULL,           -- UTC, ISO 8601
+            refs TEXT NOT NULL,           -- JSON array of [number, topic, item id]
+            PRIMARY KEY (channel, chat)
+        )
+        """
+    )

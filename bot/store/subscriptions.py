@@ -113,7 +113,7 @@ class SubscriptionsMixin:
 
     def move_chat(self, channel: Channel, old: str, new: str, now: datetime | None = None) -> bool:
         """A chat now lives under another id (a Telegram group upgraded to a supergroup): its
-        subscription, its waiting messages and its own topics move there.
+        subscription, its waiting messages, its own topics and its last numbered list move there.
 
         Returns False (and moves nothing) when ``new`` already has a subscription of its own: then
         the old one is paused, saying where the chat went.
@@ -133,4 +133,9 @@ class SubscriptionsMixin:
             (new, channel, old),
         )
         self._conn.execute("UPDATE OR IGNORE chat_topics SET chat = ? WHERE chat = ?", (new, old))
+        # So that "/why 3" in the new chat still means the entry of the list shown before the move.
+        self._conn.execute(
+            "UPDATE OR IGNORE chat_references SET chat = ? WHERE channel = ? AND chat = ?",
+            (new, channel, old),
+        )
         return True

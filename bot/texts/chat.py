@@ -32,6 +32,15 @@ SUMMARY = {
     "delexclude": "删除主题的排除词",
     "addnotin": "为主题添加排除上下文（如“线上市场”中的“上市”不算）",
     "delnotin": "删除主题的排除上下文",
+    "addtitlekw": "为主题添加标题关键词（只在标题中出现才算）",
+    "deltitlekw": "删除主题的标题关键词",
+    "addnear": "为关键词添加邻近词（关键词附近须有其中之一才算，如“上市”附近须有“企业”）",
+    "delnear": "删除关键词的邻近词；不写邻近词则取消该要求",
+    "setwindow": "设置邻近词与关键词之间最多相隔的字数（默认 10）",
+    "setminscore": "设置主题的最低得分（正文每处计 1 分，标题计 2 分；0 为不设）",
+    "why": "查看一条新闻为什么命中（或没命中）主题：关键词、位置、上下文",
+    "notrelevant": "把一条新闻标为不相关，并得到去掉它的规则修改建议",
+    "apply": "采用 /notrelevant 给出的某个修改建议",
     "newtopic": "新建主题",
     "deltopic": "删除主题",
     "audit": "查看最近的管理操作记录",
@@ -122,7 +131,11 @@ TOPIC_NAME = "【{name}】"
 TOPIC_RULE = "  {field}：{values}"
 SCOPE_CHAT_CHANGED = "（本群已修改）"
 TOPICS_HIDDEN = "本群已隐藏的主题：{names}"
-TOPICS_HINT = "发送 /topic 主题名 查看该主题的新闻。"
+TOPICS_HINT = "发送 /topic 主题名 查看该主题的新闻，/why 编号 查看某条为什么命中。"
+NEAR_RULE = "前后 {n} 字内须有——{near}"
+NEAR_ENTRY = "{keyword}：{words}"
+NEAR_SEPARATOR = "；"
+MIN_SCORE_RULE = "{score}（正文每处 1 分，标题每处 2 分）"
 FIELD_LABELS = {
     "name": "名称",
     "keywords": "关键词",
@@ -133,6 +146,10 @@ FIELD_LABELS = {
     "sources": "限定来源",
     "exclude_sources": "排除来源",
     "weights": "权重",
+    "title_keywords": "标题关键词",
+    "near": "邻近词",
+    "near_window": "邻近字数",
+    "min_score": "最低分",
     "topics": "主题",
     "time": "时间",
     "days": "频率",
@@ -197,7 +214,39 @@ EDIT_USAGE = {
     "delexclude": "用法：/delexclude 主题 排除词…，例如 /delexclude 上市 招聘",
     "addnotin": "用法：/addnotin 主题 上下文…，例如 /addnotin 上市 线上市场（“线上市场”中的“上市”不算）",
     "delnotin": "用法：/delnotin 主题 上下文…，例如 /delnotin 上市 线上市场",
+    "addtitlekw": "用法：/addtitlekw 主题 词…，例如 /addtitlekw 上市 敲钟（只在标题中出现才算）",
+    "deltitlekw": "用法：/deltitlekw 主题 词…，例如 /deltitlekw 上市 敲钟",
 }
+KEYWORD_IN_OTHER_LIST = (
+    "“{word}”已是主题“{topic}”的{field}，未作更改。一个词要么全文都算，要么只在标题中算；"
+    "如要改，请先用 /{command} 删除。"
+)
+ADDNEAR_USAGE = (
+    "用法：/addnear 主题 关键词 邻近词…，例如 /addnear 上市 上市 企业 IPO"
+    "（“上市”前后若干字内须有“企业”或“IPO”才算）"
+)
+DELNEAR_USAGE = (
+    "用法：/delnear 主题 关键词 [邻近词…]，例如 /delnear 上市 上市 公司；不写邻近词则取消该关键词的邻近词要求"
+)
+NOT_A_KEYWORD = "“{word}”不是主题“{topic}”的关键词，邻近词只能加在关键词上。"
+NEAR_NONE = "“{keyword}”没有邻近词要求：每处都算。"
+NEAR_NOW = "“{keyword}”前后 {n} 字内须有：{words}"
+NEAR_ALREADY = "“{keyword}”的邻近词中已有：{words}，未作更改。"
+NEAR_NOT_THERE = "“{keyword}”的邻近词中没有：{words}，未作更改。"
+NEAR_ADDED = "已为主题“{topic}”的“{keyword}”添加邻近词：{words}"
+NEAR_REMOVED = "已从主题“{topic}”的“{keyword}”删除邻近词：{words}"
+NEAR_CLEARED = "已取消主题“{topic}”中“{keyword}”的邻近词要求。"
+NEAR_IS_KEYWORD = "注意：邻近词“{keyword}”就是关键词本身，总是满足，不起作用。"
+SETMINSCORE_USAGE = (
+    "用法：/setminscore 主题 分数，例如 /setminscore 上市 2（一处标题命中或两处正文命中才算）；0 为不设"
+)
+SETWINDOW_USAGE = "用法：/setwindow 主题 字数，例如 /setwindow 上市 8"
+BAD_SCORE = "分数不对：“{value}”。请写 0 到 {n} 之间的数，最多两位小数，例如 2 或 1.5。"
+BAD_WINDOW = "字数不对：“{value}”。请写 1 到 {n} 之间的整数，例如 10。"
+MIN_SCORE_MEANS = "计分：命中的每处关键词按其权重计分，标题中计两倍；总分达到最低分才算相关。"
+WINDOW_MEANS = "邻近词须在关键词前后这么多字以内。"
+VALUE_UNCHANGED = "主题“{topic}”的{field}已是 {value}，未作更改。"
+VALUE_SET = "已将主题“{topic}”的{field}由 {before} 改为 {value}。"
 NEWTOPIC_USAGE = "用法：/newtopic 名称 关键词…，例如 /newtopic 债券 债券 城投债"
 DELTOPIC_USAGE = "用法：/deltopic 名称，例如 /deltopic 债券"
 WORD_TOO_LONG = "“{word}”太长了：每个词最多 {n} 个字。"
@@ -241,12 +290,100 @@ ACTION_LABELS = {
     "delete_exclude": "删除排除词",
     "add_not_in": "添加排除上下文",
     "delete_not_in": "删除排除上下文",
+    "add_title_keyword": "添加标题关键词",
+    "delete_title_keyword": "删除标题关键词",
+    "add_near": "添加邻近词",
+    "delete_near": "删除邻近词",
+    "set_near_window": "设置邻近字数",
+    "set_min_score": "设置最低分",
+    "feedback": "按“不相关”反馈修改规则",
     "new_topic": "新建主题",
     "delete_topic": "删除主题",
     "subscribe": "订阅",
     "unsubscribe": "取消订阅",
     "set_time": "设置推送时间",
 }
+
+# --- referring to an entry (/why, /notrelevant) ----------------------------------------------------------
+NO_LIST = (
+    "本聊天还没有可引用编号的列表：请先发送 /topic 主题 或 /digest，再用编号，例如 /why 3；"
+    "也可以直接写条目 ID。"
+)
+NO_SUCH_ENTRY = "最近的列表（{label}）中没有{topic}第 {n} 条。"
+WHICH_TOPIC = "最近的日报（{label}）中有多个第 {n} 条，请写明主题，例如：{examples}"
+ENTRY_GONE = "第 {n} 条（{label}）已不在库中。请重新查询。"
+NOT_A_REFERENCE = "找不到条目“{value}”：请写最近列表中的编号（如 3），或条目 ID（/why 的回复中有）。"
+WHERE_LIST = "第 {n} 条（{label}）"
+WHERE_ID = "条目 {id}"
+LIST_LABEL_TOPIC = "/topic {topic}"
+LIST_LABEL_LATEST = "/latest {query}"
+
+# --- /why ---------------------------------------------------------------------------------------------
+WHY_USAGE = (
+    "用法：/why [主题] 编号，例如 /why 3（最近一次 /topic 或 /digest 列表的第 3 条）、/why 上市 2"
+    "（日报中“上市”的第 2 条），或 /why 条目ID。"
+)
+WHY_HEADER = "{where}：{title}"
+WHY_META = "{source} · {time} · ID {id}"
+WHY_NO_TOPIC = "没有任何主题的关键词出现在这条新闻中。"
+WHY_VERDICT_MATCHED = "【{topic}】相关"
+WHY_VERDICT_NOT = "【{topic}】不相关"
+WHY_SCORE = "（得分 {score}，最低分 {minimum}）"
+WHY_OCCURRENCE = "· {field}第 {at} 字“{word}”：{verdict}"
+WHY_COUNTED = "计入"
+WHY_COUNTED_NEAR = "计入，前后 {window} 字内有“{context}”"
+WHY_NEGATED = "不计，位于排除上下文“{context}”中"
+WHY_NOT_NEAR = "不计，前后 {window} 字内没有邻近词"
+WHY_TITLE_ONLY = "不计，标题关键词只在标题中算"
+WHY_MORE_OCCURRENCES = "  ……另有 {n} 处"
+WHY_EXCLUDED = "· 含排除词“{word}”，不收录"
+WHY_MISSING = "· 缺少必备词“{word}”"
+WHY_BELOW_SCORE = "· 得分 {score} 低于最低分 {minimum}（正文每处计 1 分，标题计 2 分）"
+WHY_SOURCE_NOT_ALLOWED = "· 来源 {source} 不在该主题的允许列表"
+WHY_SOURCE_EXCLUDED = "· 来源 {source} 在该主题的排除列表"
+WHY_NO_KEYWORD = "· 未命中任何关键词"
+WHY_FEEDBACK_HINT = "如这条与“{topic}”无关，请点“不相关”，或发送 /notrelevant {topic} {ref}"
+FIELD_TITLE = "标题"
+FIELD_TEXT = "正文"
+NOT_RELEVANT_BUTTON = "不相关：{topic}"
+
+# --- /notrelevant and /apply -----------------------------------------------------------------------------
+NOTRELEVANT_USAGE = (
+    "用法：/notrelevant [主题] 编号，例如 /notrelevant 上市 3；机器人会提出去掉它的规则修改，"
+    "并列出近 30 天还会一起去掉的新闻。"
+)
+NOTRELEVANT_WHICH_TOPIC = "这条新闻属于多个主题：{topics}。请写明主题，例如 /notrelevant {example} {ref}"
+NOTRELEVANT_NO_TOPIC = "这条新闻目前不属于任何主题，不需要修改规则。"
+NOTRELEVANT_NOT_MATCHING = "这条新闻目前不属于主题“{topic}”（规则可能已经改过），不需要修改。"
+PROPOSALS_HEADER = "“{title}”不属于“{topic}”{scope}。去掉它的规则修改（任选其一）："
+PROPOSAL_LINE = "方案 {n}：{change}"
+PROPOSAL_NOT_IN = "添加排除上下文“{words}”——位于其中的“{keyword}”不再计入"
+PROPOSAL_NEAR = "“{keyword}”须在前后 {window} 字内有邻近词：{words}"
+PROPOSAL_NEAR_NARROWER = "从“{keyword}”的邻近词中去掉：{words}"
+PROPOSAL_EXCLUDE = "添加排除词“{words}”——含此词的新闻不再收录"
+PROPOSAL_MIN_SCORE = (
+    "把最低分设为 {score}（这条得 {item_score} 分）——得分更低的新闻不再收录（正文每处计 1 分，标题计 2 分）"
+)
+PROPOSAL_DROPS = "  {span}另有 {n} 条将不再收录：{titles}"
+PROPOSAL_DROPS_NONE = "  {span}没有其他新闻受影响。"
+PROPOSAL_SPAN = "近 30 天"
+PROPOSAL_SPAN_MOVED = "30 天内（{day} 之前；近期无新闻）"
+PROPOSAL_SPAN_PARTIAL = "（只核对了最新的 {n} 条）"
+PROPOSAL_TITLES_MORE = "等"
+PROPOSALS_HINT = "点“采用方案”按钮，或发送 /apply 编号，例如 /apply 1。"
+APPLY_BUTTON = "采用方案 {n}"
+NO_PROPOSAL = (
+    "找不到只改一处规则就能去掉它的办法（它被多个关键词命中）。可以用 /addexclude {topic} 词 "
+    "添加排除词，或 /why 查看命中的每一处。"
+)
+APPLY_USAGE = "用法：/apply 方案编号，例如 /apply 1（采用最近一次 /notrelevant 给出的方案）"
+PROPOSALS_EXPIRED = "这些修改建议已过期（机器人重启过，或已采用、已有更新的建议）。请重新发送 /notrelevant。"
+NO_SUCH_PROPOSAL = "没有方案 {n}：最近的建议共 {count} 个。"
+TOPIC_CHANGED_SINCE = "主题“{topic}”在给出建议之后已被修改，建议已作废。请重新发送 /notrelevant。"
+APPLIED = "已采用方案 {n}：{change}"
+APPLIED_DROPPED = "“{title}”已不再属于“{topic}”。"
+APPLIED_ALSO = "它仍属于：{topics}"
+APPLIED_UNDO = "如需撤销：{command}"
 
 # --- the console (finews-bot chat) ------------------------------------------------------------------
 CONSOLE_GREETING = (

@@ -19,6 +19,10 @@ SECTION_HEADING = "【{name}】{n} 条"
 CONTINUED = "（续）"
 MORE = "另有 {n} 条"
 
+# A story shown once, under its strongest topic, names the other topics it matched.
+ALSO = "也属于：{names}"
+ALSO_SEPARATOR = "、"
+
 OUTLET_SEPARATOR = "、"
 # "株洲日报、湖南日报等 3 家": how many names are spelled out before the rest is counted.
 OUTLETS_MANY = "{names}等 {n} 家"
@@ -27,3 +31,6 @@ META_SEPARATOR = " · "
 # An entry's time when it falls on another day than the digest's (a late copy of yesterday's story).
 OTHER_DAY_TIME = "{month}月{day}日 {time}"
 UNTITLED = "（无标题）"
+
+# How a chat's last digest is named when a command refers to its entries ("第 3 条（2022-04-03 日报）").
+REFERENCE_LABEL = "{day} 日报"

@@ -150,6 +150,24 @@ def test_render_shows_buttons_as_numbered_choices(tmp_path: Path, database: Path
     assert render(Reply(())) == ""
 
 
+def test_feedback_buttons_are_numbered_choices_in_the_console(tmp_path: Path, database: Path) -> None:
+
+    with Store(database) as store:
+        config = load_config(environ={"FINEWS_DB": str(database)}, cwd=tmp_path)
+        console = ConsoleChat(
+            make_context(config, store), user="op", chat="console", group=False, role=Role.ADMIN
+        )
+        console.answer("/newtopic 株洲 株洲")
+        console.answer("/topic 株洲")
+        why = console.answer("/why 1") or ""
+        assert why.endswith("[1] 不相关：株洲 — 输入 :1")
+        proposals = console.answer(":1") or ""
+        assert "方案 1：" in proposals and "[1] 采用方案 1" in proposals
+        adopted = console.answer(":1") or ""
+        assert adopted.startswith("已采用方案 1：") and "如需撤销" in adopted
+        assert store.audit_entries(1)[0].action == "feedback"
+
+
 # --- topics --export -----------------------------------------------------------------------------
 
 
@@ -167,6 +185,10 @@ def _edit_topics(store: Store) -> None:
             sources=("zhuzhouribao",),
             exclude_sources=("spam",),
             weights={"城投债": 2.5},
+            title_keywords=("专项债",),
+            near={"城投债": ("发行", "融资"), "专项债": ("地方",)},
+            near_window=6,
+            min_score=1.5,
         ),
         entry,
     )
@@ -190,6 +212,8 @@ def test_export_round_trips_through_load_config(
     assert f"已导出 {len(expected)} 个主题到 {target}" in capsys.readouterr().err
     exported = target.read_text(encoding="utf-8")
     assert '[topics."债券"]' in exported and '[topics."上市"]' in exported
+    assert 'title_keywords = [\n    "专项债",\n]' in exported or 'title_keywords = ["专项债"]' in exported
+    assert "min_score = 1.5" in exported and "near_window = 6" in exported
     assert dict(load_config(str(target), environ={}).topics) == expected
 
     assert main(["topics", "--export"]) == 0
@@ -238,26 +262,26 @@ def test_every_role_can_be_tried_in_the_console_and_groups_keep_their_topics_apa
     tmp_path: Path, database: Path
 ) -> None:
     group_admin = ("--chat", "A", "--group", "--role", "group-admin")
-    script = "/addkw 上市 敲钟\n/deltopic 金融风险\n/addkw 全局 上市 敲钟\n"
+    script = "/addkw 上市 路演\n/deltopic 金融风险\n/addkw 全局 上市 路演\n"
     done = chat(tmp_path, database, script, *group_admin)
     assert done.returncode == 0, done.stderr
     replies = done.stdout.split("\n\n")
-    assert replies[0].startswith("已为主题“上市”添加关键词：敲钟（本群）")
-    assert replies[1].startswith("已删除主题“金融风险”。（本群）")
+    assert replies[0].startswith("已为主题“上市”添加关键词：路演（本群）")
+    assert replies[1].startswith("已删除主题“金融风险”（本群）。")
     assert "只有配置的管理员可以修改全局主题" in done.stdout
-    member = chat(tmp_path, database, "/addkw 上市 敲钟\n", "--chat", "B", "--group", "--role", "member")
+    member = chat(tmp_path, database, "/addkw 上市 路演\n", "--chat", "B", "--group", "--role", "member")
     assert member.stdout == "只有管理员可以使用这个命令。\n\n"
-    alias = chat(tmp_path, database, "/addkw 上市 敲钟\n", "--chat", "B", "--group", "--member")
+    alias = chat(tmp_path, database, "/addkw 上市 路演\n", "--chat", "B", "--group", "--member")
     assert alias.stdout == member.stdout
     in_b = chat(tmp_path, database, "/topics\n", "--chat", "B", "--group", "--role", "member").stdout
-    assert "敲钟" not in in_b and "【金融风险】" in in_b
+    assert "路演" not in in_b and "【金融风险】" in in_b
     env = {**os.environ, "FINEWS_DB": str(database), "PYTHONPATH": str(REPO)}
     run = [sys.executable, "-m", "bot"]
     global_topic = subprocess.run(
         [*run, "topics", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path
     )
-    assert "敲钟" not in global_topic.stdout and '"金融风险"' in global_topic.stdout
+    assert "路演" not in global_topic.stdout and '"金融风险"' in global_topic.stdout
     export_a = subprocess.run(
         [*run, "topics", "--export", "--chat", "A"], capture_output=True, text=True, env=env, cwd=tmp_path
     )
-    assert "敲钟" in export_a.stdout and '[topics."金融风险"]' not in export_a.stdout
+    assert "路演" in export_a.stdout and '[topics."金融风险"]' not in export_a.stdout

@@ -154,7 +154,10 @@ def test_digest_command_prints_writes_and_answers_json(
 ) -> None:
     assert main(["digest", "--date", "2022-04-03"]) == 0
     out, err = capsys.readouterr()
-    assert "金融要闻 2022-04-03" in out and "凝聚金融力量 加快振兴发展" in out and "【上市】" in out
+    assert "金融要闻 2022-04-03" in out and "凝聚金融力量 加快振兴发展" in out and "【普惠金融】1 条" in out
+    # Once, under its strongest topic, the others named (it used to be under each of 8 topics).
+    assert out.count("凝聚金融力量 加快振兴发展") == 1 and "也属于：上市、绿色金融" in out
+    assert "1 条新闻 · 1 个主题" in out
     assert (workdir / "data" / "digests" / "2022-04-03.md").is_file()
     assert "2022-04-03.html" in err
 
@@ -166,7 +169,7 @@ def test_digest_command_prints_writes_and_answers_json(
     assert (
         "上市" in entry["matched"] and entry["snippet"] and entry["published"].startswith("2022-04-03T08:15")
     )
-    assert data["topics"][0]["total"] == 1
+    assert data["topics"][0]["total"] == 1 and "普惠金融" in entry["also"]
     assert data["messages"] and all(len(m) <= 4096 for m in data["messages"])
     assert all(Path(p).is_file() for p in data["files"])
 
@@ -232,3 +235,26 @@ def test_a_weekday_subscription_s_monday_digest_covers_friday_to_sunday(tmp_path
     assert "2026-11-20 星期五 至 2026-11-22 星期日" in message.body
     assert all(f"{d}上市新闻" in message.body for d in ("周五", "周六", "周日"))
     assert "周四" not in message.body and "周一" not in message.body
+
+
+@pytest.mark.parametrize(("repeat", "sections"), [(False, ["普惠金融"]), (True, ["上市", "普惠金融"])])
+def test_repeat_stories_decides_whether_a_story_is_shown_once(
+    tmp_path: Path, seeded: Store, repeat: bool, sections: list[str]
+) -> None:
+    # The 赣南日报 story matches both topics; by default it is shown once, the other topic named.
+    config = make_config(tmp_path, {"digest": {"repeat_stories": repeat}})
+    digest = Digester(config, seeded, lambda: DUE).day_digest(SEED_DAY)
+    assert [s.name for s in digest.sections] == sections and digest.stories == 1
+    assert digest.sections[0].entries[0].also == (() if repeat else ("上市",))
+    # A chat following only the other topic gets the story there.
+    (mine,) = Digester(config, seeded, lambda: DUE).day_digest(SEED_DAY, ["上市"]).sections
+    assert mine.name == "上市" and mine.total == 1
+
+
+def test_a_queued_digest_becomes_what_the_chats_numbers_refer_to(tmp_path: Path, seeded: Store) -> None:
+    config = make_config(tmp_path)
+    subscribe(seeded)
+    Digester(config, seeded, lambda: DUE + timedelta(minutes=1)).queue_due()
+    refs = seeded.references(Channel.TELEGRAM, "-100")
+    assert refs is not None and refs.kind == "digest" and refs.label == "2022-04-03 日报"
+    assert [(r.number, r.topic, r.item_id) for r in refs.refs] == [(1, "普惠金融", "NW202204032332360450")]

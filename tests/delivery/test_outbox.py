@@ -15,7 +15,15 @@ import pytest
 
 from bot.delivery.channels import ConsoleSender, Failure, SendError
 from bot.delivery.outbox import Deliverer, retry_delay
-from bot.domain.models import Channel, DeliveryStatus, OutboxStatus, OutgoingMessage, Subscription
+from bot.domain.models import (
+    Channel,
+    DeliveryStatus,
+    ItemRef,
+    OutboxStatus,
+    OutgoingMessage,
+    ReferenceList,
+    Subscription,
+)
 from bot.domain.safetext import html_to_text
 from bot.store import Store
 from tests.helpers.paths import REPO
@@ -216,6 +224,10 @@ def test_killed_between_parts_sends_only_the_missing_parts_after_restart(tmp_pat
 def test_a_group_upgraded_to_a_supergroup_takes_its_subscription_and_messages_along(store: Store) -> None:
     sub = subscribe(store, chat="-100")
     queue(store, sub, 2)
+    shown = ReferenceList(
+        "topic", "/topic 上市", datetime(2022, 4, 3, tzinfo=UTC), (ItemRef(1, "上市", "x"),)
+    )
+    store.save_references(Channel.TELEGRAM, "-100", shown)
     moved = SendError(Failure.MOVED, "Group migrated to supergroup. New chat id: -1009", moved_to="-1009")
     sender = ScriptedSender([moved])
     flush(store, sender, Clock())
@@ -228,6 +240,7 @@ def test_a_group_upgraded_to_a_supergroup_takes_its_subscription_and_messages_al
     moved_sub = store.subscription(Channel.TELEGRAM, "-1009")
     assert moved_sub is not None and moved_sub.id == sub.id and not moved_sub.paused
     assert store.delivery(sub.id, DAY).status == DeliveryStatus.SENT  # type: ignore[union-attr]
+    assert store.references(Channel.TELEGRAM, "-1009") == shown  # "/why 1" still means that entry
 
 
 def test_a_move_onto_a_chat_with_its_own_subscription_pauses_the_old_one(store: Store) -> None:

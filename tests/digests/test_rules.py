@@ -356,7 +356,7 @@ def test_the_corpus_futures_listing_is_negated_by_its_context() -> None:
 
 
 def test_the_digest_core_does_no_io() -> None:
-    for name in ("rules", "cluster", "rank"):
+    for name in ("rules", "scan", "explain", "cluster", "rank", "placement", "proposals"):
         source = (REPO / "digests" / f"{name}.py").read_text(encoding="utf-8")
         for forbidden in ("sqlite", "httpx", "telegram", "open(", "datetime.now", "time.time"):
             assert forbidden not in source, (name, forbidden)

@@ -227,6 +227,33 @@ def test_an_admin_edit_changes_the_next_topic_answer(tg: Emulator) -> None:
     assert Chat(tg, group).answer(user, "/delkw 振兴测试 株洲") == "只有管理员可以使用这个命令。"
 
 
+def test_not_relevant_buttons_ask_telegram_who_is_an_admin(tg: Emulator) -> None:
+    group, admin, member = new_group(), new_user(), new_user()
+    tg.set_admins(group, [admin])
+    chat = Chat(tg, group)
+    assert chat.answer(admin, "/newtopic 反馈测试 韦秀长").startswith("已新建主题“反馈测试”")
+    assert chat.answer(member, "/topic 反馈测试").startswith("主题“反馈测试”共 1 条")
+    [why] = chat.ask(admin, "/why 1")
+    assert "【反馈测试】相关" in why["text"] and "正文第" in why["text"]
+    [[marking]] = why["reply_markup"]["inline_keyboard"]
+    assert marking["text"] == "不相关：反馈测试"
+
+    # A member pressing it is refused, an administrator of the group gets the proposals.
+    before = len(chat.messages())
+    tg.press_button(group, member, why["message_id"], marking["callback_data"])
+    refused = tg.wait_for_messages(group, before + 1, 10)[-1]
+    assert refused["text"] == "只有管理员可以使用这个命令。"
+    tg.press_button(group, admin, why["message_id"], marking["callback_data"])
+    proposals = tg.wait_for_messages(group, before + 2, 10)[-1]
+    assert "不属于“反馈测试”" in proposals["text"] and "方案 1：" in proposals["text"]
+    adopt = proposals["reply_markup"]["inline_keyboard"][0][0]
+    assert adopt["text"] == "采用方案 1"
+    tg.press_button(group, admin, proposals["message_id"], adopt["callback_data"])
+    applied = tg.wait_for_messages(group, before + 3, 10)[-1]
+    assert applied["text"].startswith("已采用方案 1：")
+    assert chat.answer(member, "/topic 反馈测试").startswith("主题“反馈测试”暂无相关内容")
+
+
 @pytest.mark.parametrize("where", ["private", "group"])
 def test_bad_input_gets_a_chinese_answer_and_no_traceback(tg: Emulator, bot: BotProcess, where: str) -> None:
     user = new_user()
@@ -323,15 +350,15 @@ def test_a_group_owner_who_is_no_configured_admin_edits_only_their_group(tg: Emu
 
     refused = chat.answer(owner, "/deltopic 全局 上市")
     assert refused.startswith("只有配置的管理员可以修改全局主题")
-    assert chat.answer(owner, "/addkw 全局 上市 敲钟").startswith("只有配置的管理员可以修改全局主题")
+    assert chat.answer(owner, "/addkw 全局 上市 路演").startswith("只有配置的管理员可以修改全局主题")
 
     mine = chat.answer(owner, "/newtopic 振兴本群 韦秀长")
     assert mine.startswith("已新建主题“振兴本群”") and "（本群）" in mine
     assert GANNAN_TITLE in chat.answer(member, "/topic 振兴本群")
     elsewhere = Chat(tg, other)
     assert elsewhere.answer(member, "/topic 振兴本群").startswith("没有名为“振兴本群”的主题")
-    assert chat.answer(owner, "/deltopic 上市").startswith("已删除主题“上市”。（本群）")
+    assert chat.answer(owner, "/deltopic 上市").startswith("已删除主题“上市”（本群）。")
     assert chat.answer(member, "/topic 上市").startswith("没有名为“上市”的主题")
     assert elsewhere.answer(member, "/topic 上市").startswith("主题“上市”")  # another group: unchanged
-    assert chat.answer(member, "/addkw 振兴本群 敲钟") == "只有管理员可以使用这个命令。"
+    assert chat.answer(member, "/addkw 振兴本群 路演") == "只有管理员可以使用这个命令。"
     assert "（本群）" in chat.answer(owner, "/audit")

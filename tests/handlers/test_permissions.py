@@ -67,8 +67,8 @@ def test_an_edit_goes_to_the_group_in_a_group_and_to_the_global_set_from_an_admi
 CHANGES = {
     "/subscribe 上市 07:00": {ADMIN: True, GROUP_ADMIN: True, MEMBER: False, UNKNOWN: False},
     "/settime 06:00": {ADMIN: True, GROUP_ADMIN: True, MEMBER: False, UNKNOWN: False},
-    "/addkw 上市 敲钟": {ADMIN: True, GROUP_ADMIN: True, MEMBER: False, UNKNOWN: False},
-    "/addkw 全局 上市 敲钟": {ADMIN: True, GROUP_ADMIN: False, MEMBER: False, UNKNOWN: False},
+    "/addkw 上市 路演": {ADMIN: True, GROUP_ADMIN: True, MEMBER: False, UNKNOWN: False},
+    "/addkw 全局 上市 路演": {ADMIN: True, GROUP_ADMIN: False, MEMBER: False, UNKNOWN: False},
     "/delkw 全局 上市 挂牌": {ADMIN: True, GROUP_ADMIN: False, MEMBER: False, UNKNOWN: False},
     "/newtopic 债券 债券": {ADMIN: True, GROUP_ADMIN: True, MEMBER: False, UNKNOWN: False},
     "/deltopic 全局 金融风险": {ADMIN: True, GROUP_ADMIN: False, MEMBER: False, UNKNOWN: False},

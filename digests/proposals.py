@@ -1,0 +1,340 @@
+"""Rule changes that would drop an item an official marked "not relevant", the most local first.
+
+Given a topic, the item that matched it wrongly and the topic's other matches of recent days,
+:func:`propose` makes candidate changes of four kinds, each aimed at the occurrences that made the
+item count (:meth:`digests.rules.TopicMatcher.explain`), from the most local to the widest:
+
+- ``not_in``: a negative context around each such occurrence (上市 → 上市公司, A股上市, IPO后),
+  a word's length either side, never across punctuation, digits or a space;
+- ``near``: a positive context for the keyword: if it has none, the words that stand right beside
+  it in many of the topic's other matches but not beside it here; if it has some, without the
+  near words that let this occurrence count;
+- ``exclude``: a word of two to four characters close to an occurrence that drops the fewest
+  other matches, among those the stored news uses more than once (a word rather than two
+  characters that happen to stand together: the caller counts them, this module does no I/O);
+- ``min_score``: a minimum just above what the item scored, for a passing mention.
+
+A candidate is kept only if, applied, the item no longer matches. Each comes with what else it
+would drop among the other matches given; the caller shows that and lets an admin choose. Nothing
+here is applied.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from bot.domain.models import Item, Topic
+from bot.domain.textindex import fold, fold_with_origin, split_query
+from digests.explain import Occurrence
+from digests.rules import TopicMatcher
+from digests.values import Field
+
+NOT_IN = "not_in"
+NEAR = "near"
+EXCLUDE = "exclude"
+MIN_SCORE = "min_score"
+KINDS = (NOT_IN, NEAR, EXCLUDE, MIN_SCORE)  # the most local change first
+
+# Contexts extend an occurrence by this many characters on each side, in this order of preference
+# when they drop equally few other items: most Chinese words have two characters, so a
+# two-character word after or before it first (上市公司, A股上市) — unless one character is a
+# particle of its own (IPO后, 上市前), which then makes the shortest and most general context.
+_EXTENSIONS = ((0, 2), (2, 0), (1, 1), (0, 1), (1, 0), (2, 1), (1, 2))
+_PARTICLES = frozenset("后前时中内外的")
+MAX_CONTEXTS = 3  # a proposal needing more contexts than this is no small change
+EXCLUDE_REACH = 8  # characters either side of an occurrence where exclude words are looked for
+EXCLUDE_LENGTHS = (2, 3, 4)
+MIN_WORD_COUNT = 2  # stored items a proposed exclude word must occur in: a word, not a fragment
+COMMON_SHARE = 0.05  # of the stored items: a word in more of them is a word of all news
+OTHER_CLAUSE = 100  # how much farther a word counts when punctuation stands between it and the keyword
+NEAR_WORDS = 6  # near words proposed for a keyword that has none
+NEAR_MINING_REACH = 3  # characters either side of the keyword where its usual neighbours are read
+NEAR_SHARE = 0.2  # of the topic's other matches in which a neighbour must stand by the keyword
+# Characters that begin or end no word worth excluding (grammatical particles, measure words).
+_FUNCTION_CHARS = frozenset("的了在是和与及或将对为于等其也都而并且之所以被把从向中上下个年月日")
+MAX_SCORE = 100.0  # as the config allows
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """One rule change, as it would leave the topic, and what else it would drop."""
+
+    kind: str  # NOT_IN, NEAR, EXCLUDE or MIN_SCORE
+    topic: Topic  # the topic with the change applied
+    words: tuple[str, ...] = ()  # contexts, near words or the exclude word added
+    keyword: str = ""  # NEAR: the keyword whose near words change
+    removed: tuple[str, ...] = ()  # NEAR: near words taken away
+    score: float = 0.0  # MIN_SCORE: the new minimum
+    item_score: float = 0.0  # MIN_SCORE: what the item scored
+    dropped: tuple[Item, ...] = field(default=(), compare=False)  # the other items it drops
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One field of the item: folded, with the original text to show words as written."""
+
+    folded: str
+    text: str
+    origin: Sequence[int]
+
+    def original(self, start: int, end: int) -> str:
+        """The original text of the folded span [start, end)."""
+        return self.text[self.origin[start] : self.origin[end - 1] + 1]
+
+
+def _fields(item: Item) -> dict[Field, _Field]:
+    result = {}
+    for name, text in ((Field.TITLE, item.title), (Field.TEXT, item.text)):
+        folded, origin = fold_with_origin(text)
+        result[name] = _Field(folded, text, origin)
+    return result
+
+
+def _word_chars(text: str) -> bool:
+    """Letters only, of one script: Chinese characters, or Latin letters (no digits: years and
+    amounts vary from one item to the next, and a word mixing scripts is rarely a word)."""
+    if not text or not all(ch.isalpha() for ch in text):
+        return False
+    return all(ch.isascii() for ch in text) or not any(ch.isascii() for ch in text)
+
+
+def _extends(text: str) -> bool:
+    """Whether ``text`` may extend an occurrence into a context: nothing, or letters."""
+    return not text or all(ch.isalpha() for ch in text)
+
+
+class _Judge:
+    """Matches the other items against changed topics, remembering their folded text."""
+
+    def __init__(self, topic: Topic, item: Item, others: Sequence[Item]) -> None:
+        self.topic = topic
+        self.item = item
+        matcher = TopicMatcher([topic])
+        self.matched = [o for o in others if o.id != item.id and matcher.match(o)]
+        self._folded = {o.id: fold(o.title) + "\n" + fold(o.text) for o in self.matched}
+
+    def containing(self, word: str) -> list[Item]:
+        """The other matches whose title or text holds the folded ``word``."""
+        return [o for o in self.matched if word in self._folded[o.id]]
+
+    def dropped(self, changed: Topic, among: Sequence[Item] | None = None) -> tuple[Item, ...]:
+        """The other matches (or those of ``among``) that the changed topic no longer matches."""
+        matcher = TopicMatcher([changed])
+        return tuple(o for o in (self.matched if among is None else among) if not matcher.match(o))
+
+    def drops_item(self, changed: Topic) -> bool:
+        return not TopicMatcher([changed]).match(self.item)
+
+
+def propose(
+    topic: Topic,
+    item: Item,
+    others: Sequence[Item],
+    *,
+    word_counts: Mapping[str, int] | None = None,
+    stored: int = 0,
+    limit: int = 3,
+) -> list[Proposal]:
+    """Up to ``limit`` changes to ``topic`` that drop ``item``, one per kind, the most local first.
+
+    ``others``: the items the change is measured against (the topic's recent matches; ``item``
+    among them is ignored). ``word_counts``: for the words of :func:`exclude_candidates`, in how
+    many of the ``stored`` items each occurs. Empty when the item does not match the topic.
+    """
+    matcher = TopicMatcher([topic])
+    why = matcher.explain(item, topic.name)
+    if not why.matched:
+        return []
+    judge = _Judge(topic, item, others)
+    counted = why.counted()
+    fields = _fields(item)
+    made = [
+        _not_in(judge, counted, fields),
+        _near(judge, counted, fields),
+        _exclude(judge, counted, fields, word_counts or {}, stored),
+        _min_score(judge, why.score),
+    ]
+    return [p for p in made if p is not None][:limit]
+
+
+def _contexts_of(occ: Occurrence, source: _Field) -> list[tuple[str, str]]:
+    """(folded, as written) contexts around one occurrence, in order of preference."""
+    contexts = []
+    after = source.folded[occ.end : occ.end + 1]
+    before = source.folded[occ.start - 1 : occ.start] if occ.start else ""
+    extensions = list(_EXTENSIONS)
+    if before in _PARTICLES:
+        extensions.remove((1, 0))
+        extensions.insert(0, (1, 0))
+    if after in _PARTICLES:
+        extensions.remove((0, 1))
+        extensions.insert(0, (0, 1))
+    for left, right in extensions:
+        start, end = occ.start - left, occ.end + right
+        if start < 0 or end > len(source.folded):
+            continue
+        if not (_extends(source.folded[start : occ.start]) and _extends(source.folded[occ.end : end])):
+            continue  # a context never reaches across punctuation or a space
+        contexts.append((source.folded[start:end], source.original(start, end)))
+    return contexts
+
+
+def _not_in(judge: _Judge, counted: Sequence[Occurrence], fields: dict[Field, _Field]) -> Proposal | None:
+    chosen: dict[str, str] = {}  # folded → as written
+    for occ in counted:
+        around = fields[occ.field].folded[max(0, occ.start - 2) : occ.end + 2]
+        if any(context in around for context in chosen):
+            continue  # a context chosen for another occurrence covers this one
+        contexts = _contexts_of(occ, fields[occ.field])
+        if not contexts:
+            return None  # an occurrence that no context can isolate (a keyword between punctuation)
+        # The most word-like context, whatever else it drops: that is shown, and may be welcome
+        # (other listed companies' news when 上市公司 is the context).
+        folded, written = contexts[0]
+        chosen.setdefault(folded, written)
+    if not chosen or len(chosen) > MAX_CONTEXTS:
+        return None
+    changed = replace(judge.topic, not_in=(*judge.topic.not_in, *chosen.values()))
+    if not judge.drops_item(changed):
+        return None
+    affected = {o.id: o for f in chosen for o in judge.containing(f)}
+    dropped = judge.dropped(changed, list(affected.values()))
+    return Proposal(NOT_IN, changed, tuple(chosen.values()), dropped=dropped)
+
+
+def _neighbours(folded: str, start: int, end: int, window: int) -> set[str]:
+    """The two-character words within ``window`` characters before and after [start, end)."""
+    grams = set()
+    for lo, hi in ((max(0, start - window), start), (end, min(len(folded), end + window))):
+        for at in range(lo, hi - 1):
+            gram = folded[at : at + 2]
+            if _word_chars(gram) and gram[0] not in _FUNCTION_CHARS and gram[1] not in _FUNCTION_CHARS:
+                grams.add(gram)
+    return grams
+
+
+def _near(judge: _Judge, counted: Sequence[Occurrence], fields: dict[Field, _Field]) -> Proposal | None:
+    keywords = list(dict.fromkeys(occ.keyword for occ in counted))
+    if len(keywords) != 1:
+        return None  # one keyword's near words cannot drop an item that other keywords keep
+    keyword = keywords[0]
+    topic = judge.topic
+    current = topic.near.get(keyword, ())
+    if current:
+        # The near words found beside this item's occurrences are what let it count: without them.
+        keep = {fold(occ.context) for occ in counted if occ.context}
+        remaining = tuple(w for w in current if fold(w) not in keep)
+        if not remaining or len(remaining) == len(current):
+            return None  # taking them all away would drop the requirement, not narrow it
+        near = {**topic.near, keyword: remaining}
+        changed = replace(topic, near=near)
+        removed = tuple(w for w in current if w not in remaining)
+        if not judge.drops_item(changed):
+            return None
+        return Proposal(NEAR, changed, keyword=keyword, removed=removed, dropped=judge.dropped(changed))
+    words = split_query(keyword)
+    here: set[str] = set()
+    for occ in counted:
+        source = fields[occ.field].folded
+        here |= _neighbours(source, occ.start, occ.end, topic.near_window)
+    frequency: Counter[str] = Counter()
+    for other in judge.matched:
+        seen: set[str] = set()
+        for text in (fold(other.title), fold(other.text)):
+            for word in words:
+                at = text.find(word)
+                while at >= 0:
+                    # Right beside the keyword: the words it forms a phrase with (企业上市, 上市辅导).
+                    seen |= _neighbours(text, at, at + len(word), NEAR_MINING_REACH)
+                    at = text.find(word, at + 1)
+        frequency.update(seen - here - set(words))
+    # A near word must be the company the keyword usually keeps, not a chance neighbour.
+    needed = max(2, math.ceil(NEAR_SHARE * len(judge.matched)))
+    common = [gram for gram, count in frequency.most_common() if count >= needed][:NEAR_WORDS]
+    if not common:
+        return None
+    changed = replace(topic, near={**topic.near, keyword: tuple(common)})
+    if not judge.drops_item(changed):
+        return None
+    return Proposal(NEAR, changed, tuple(common), keyword=keyword, dropped=judge.dropped(changed))
+
+
+def _exclude_grams(
+    topic: Topic, counted: Sequence[Occurrence], fields: dict[Field, _Field]
+) -> dict[str, tuple[str, int]]:
+    """Words near the counted occurrences: folded → (as written, characters from the occurrence)."""
+    keyword_words = split_query(topic.all_keywords)
+    grams: dict[str, tuple[str, int]] = {}
+    for occ in counted:
+        source = fields[occ.field]
+        lo, hi = max(0, occ.start - EXCLUDE_REACH), min(len(source.folded), occ.end + EXCLUDE_REACH)
+        for length in EXCLUDE_LENGTHS:
+            for at in range(lo, hi - length + 1):
+                if at < occ.end and at + length > occ.start:
+                    continue  # overlaps the occurrence itself
+                gram = source.folded[at : at + length]
+                if not _word_chars(gram) or gram[0] in _FUNCTION_CHARS or gram[-1] in _FUNCTION_CHARS:
+                    continue
+                if any(w in gram or gram in w for w in keyword_words):
+                    continue
+                between = (
+                    source.folded[at + length : occ.start] if at < occ.start else source.folded[occ.end : at]
+                )
+                distance = len(between)
+                if not all(ch.isalnum() for ch in between):
+                    distance += OTHER_CLAUSE  # a word of another clause says less about this occurrence
+                if gram not in grams or distance < grams[gram][1]:
+                    grams[gram] = (source.original(at, at + length), distance)
+    return grams
+
+
+def exclude_candidates(topic: Topic, item: Item) -> list[str]:
+    """The (folded) words :func:`propose` may propose to exclude: the caller counts each in the
+    stored news and passes the counts back as ``word_counts``."""
+    why = TopicMatcher([topic]).explain(item, topic.name)
+    return list(_exclude_grams(topic, why.counted(), _fields(item))) if why.matched else []
+
+
+def _exclude(
+    judge: _Judge,
+    counted: Sequence[Occurrence],
+    fields: dict[Field, _Field],
+    word_counts: Mapping[str, int],
+    stored: int,
+) -> Proposal | None:
+    grams = _exclude_grams(judge.topic, counted, fields)
+    # A near word of the topic is what makes an occurrence count: excluding it would be perverse.
+    near = {fold(w) for words in judge.topic.near.values() for w in words}
+    grams = {g: v for g, v in grams.items() if g not in near}
+    # Two characters that happen to stand together (后财) occur in one item; a word (财务, 回购) in
+    # several; a word of all news (公司, 记者) in a good part of them, and would drop anything. With
+    # counts from the stored news, only the words in between are proposed (maybe none).
+    if word_counts:
+        common = max(MIN_WORD_COUNT, COMMON_SHARE * stored)
+        grams = {g: v for g, v in grams.items() if MIN_WORD_COUNT <= word_counts.get(g, 0) <= common}
+    best: tuple[int, int, int, str, str] | None = None
+    for folded, (written, distance) in grams.items():
+        # Fewest other matches dropped, then the closest to the occurrence, then the shortest.
+        key = (len(judge.containing(folded)), distance, len(folded), folded, written)
+        if best is None or key < best:
+            best = key
+    if best is None:
+        return None
+    written = best[4]
+    changed = replace(judge.topic, exclude=(*judge.topic.exclude, written))
+    if not judge.drops_item(changed):
+        return None
+    return Proposal(EXCLUDE, changed, (written,), dropped=tuple(judge.containing(best[3])))
+
+
+def _min_score(judge: _Judge, score: float) -> Proposal | None:
+    minimum = float(math.floor(score) + 1)
+    if minimum > MAX_SCORE or minimum <= judge.topic.min_score:
+        return None
+    changed = replace(judge.topic, min_score=minimum)
+    if not judge.drops_item(changed):
+        return None
+    return Proposal(MIN_SCORE, changed, score=minimum, item_score=score, dropped=judge.dropped(changed))
