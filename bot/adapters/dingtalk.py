@@ -511,7 +511,7 @@ class DingTalkAdapter:
         DingTalkStreamClient.OPEN_CONNECTION_API = self._url(OPEN_PATH)
         client = _StreamClient(Credential(self._key, self._secret), sdk_log, self._open_for_sdk)
         client.register_callback_handler(TOPIC_BOT_MESSAGE, _Inbox(self._take))
-        _quiet_sdk_loggers()  # making the handlers set the SDK's loggers to INFO again
+        _quiet_sdk_loggers()  # making a handler set the SDK's loggers to INFO: back to WARNING
         self._client = client
         self._prefetched = first
         self._sdk_loop = asyncio.new_event_loop()

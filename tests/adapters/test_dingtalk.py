@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from dingtalk_stream import DingTalkStreamClient
 
+from bot.adapters import dingtalk
 from bot.adapters.dingtalk import (
     CREDENTIALS_REFUSED,
     MSG_PARAM_LIMIT,
@@ -190,6 +192,33 @@ def test_a_disconnect_frame_is_followed_by_a_new_connection_that_answers(
     dingtalk_fake.wait_for_connections(2, timeout=5)
     dingtalk_fake.wait_until(lambda: len(dingtalk_fake.live_connections) == 1, what="one live connection")
 
+    assert ZHUZHOU_TITLE in say_and_wait(dingtalk_fake, "最新 株洲")
+
+
+def test_an_sdk_client_that_ends_is_started_again(
+    dingtalk_fake: DingTalkFake,
+    make_adapter: Callable[..., DingTalkAdapter],
+    loop: LoopThread,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its start() loops for ever; should it ever end all the same (it returns on a
+    # KeyboardInterrupt), the adapter starts it again rather than stay deaf.
+    original = DingTalkStreamClient.start
+    calls: list[int] = []
+
+    async def ends_once(self: DingTalkStreamClient) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the SDK gave up")
+        await original(self)
+
+    monkeypatch.setattr(DingTalkStreamClient, "start", ends_once)
+    monkeypatch.setattr(dingtalk, "RESTART_DELAY", 0.1)
+    adapter = make_adapter(dingtalk_fake)
+
+    loop.run(adapter.start())
+
+    assert len(calls) == 2
     assert ZHUZHOU_TITLE in say_and_wait(dingtalk_fake, "最新 株洲")
 
 
