@@ -93,3 +93,10 @@ def parse_page_action(action: str) -> tuple[str, int] | None:
     if not token or not page.isascii() or not page.isdigit():
         return None
     return token, int(page)
+
+
+def turns_page(action: str) -> bool:
+    """Whether a button's action turns a list's page (which 上一页 / 下一页 typed do as well, on
+    platforms whose buttons do not come back to the bot); other buttons have typed commands of
+    their own, named in the reply's text (/notrelevant, /apply)."""
+    return action.startswith(PREFIX)

@@ -385,6 +385,16 @@ APPLIED_DROPPED = "“{title}”已不再属于“{topic}”。"
 APPLIED_ALSO = "它仍属于：{topics}"
 APPLIED_UNDO = "如需撤销：{command}"
 
+# --- chat platforms without buttons that come back to the bot (DingTalk) ----------------------------
+PAGE_BY_TYPING = "翻页请发送：{labels}"
+PAGE_BY_TYPING_GROUP = "翻页请 @我 并发送：{labels}"
+PAGE_LABELS_JOINER = " 或 "
+NOT_TEXT = "目前只能识别文字消息。请发送命令，例如：最新 株洲；发送“帮助”查看全部命令。"
+DINGTALK_NO_GROUP_ADMINS = (
+    "钉钉不告诉机器人谁是群主或群管理员：在钉钉群里，订阅与本群主题只能由部署时配置的钉钉管理员"
+    "（配置文件 dingtalk 一节的 admins）更改。"
+)
+
 # --- the console (finews-bot chat) ------------------------------------------------------------------
 CONSOLE_GREETING = (
     "finews-bot 控制台：输入命令（如 /latest 株洲），不带 / 的一行按关键词搜索；/help 查看命令，Ctrl-D 退出。"

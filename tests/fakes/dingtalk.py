@@ -123,7 +123,8 @@ from a template); the fake models none. An adapter has to keep its own admin lis
 
 Fault injection: :meth:`fail_next_opens` (HTTP 5xx on the open API), :meth:`rotate_secret` (the
 old secret answers as a wrong one), :meth:`drop_connection` (TCP cut, no close frame: the SDK
-waits 10 s, ``stream.py:82-86``), :meth:`disconnect_frame`, :meth:`expire_session_webhooks`.
+waits 10 s, ``stream.py:82-86``), :meth:`disconnect_frame`, :meth:`expire_session_webhooks`,
+:meth:`push_again` (a re-delivery now, whether or not the first push was acked).
 
 Not modelled: EVENT pushes (org events), rich text / picture messages and file download, the
 HTTP callback mode, message recall, read receipts, rate limits of the OpenAPI (the robot send APIs
@@ -547,6 +548,14 @@ class DingTalkFake:
             "userIdType": 1,
         }
         return self._server.run(self._push(TOPIC_CARD_CALLBACK, data))
+
+    def push_again(self, pushed: PushedMessage) -> bool:
+        """Push a message once more, now: the same data (same ``msgId``) with a new stream
+        ``messageId``, as DingTalk does about 60 s after an ack that came late or never arrived
+        (what ``redeliver_after`` models for un-acked pushes) — for a client that acks at once,
+        the only way to see it re-delivered. Returns whether a live connection took it."""
+        attempt = 1 + max((d.attempt for d in self.deliveries if d.data == pushed.data), default=0)
+        return self._server.run(self._deliver(pushed, self._stream_message_id(), attempt))
 
     def system_ping(self) -> list[str]:
         """Send a SYSTEM ping to every live connection; returns the opaque values sent."""

@@ -172,6 +172,25 @@ def test_unacked_message_is_pushed_again_with_the_same_msg_id(
         assert [a.message_id for a in fake.acks] == [second.message_id]
 
 
+def test_push_again_redelivers_an_acked_message_with_the_same_msg_id(
+    dingtalk_fake: DingTalkFake, point_sdk: Callable[[DingTalkFake], None], run_client: Callable[..., Any]
+) -> None:
+    point_sdk(dingtalk_fake)
+    bot = Bot()
+    run_client(dingtalk_fake, bot)
+    dingtalk_fake.wait_for_connections(1)
+    pushed = dingtalk_fake.say("金融办工作群", "zhangsan", "最新 株洲")
+    dingtalk_fake.wait_for_acks(1)
+    assert pushed is not None
+
+    assert dingtalk_fake.push_again(pushed) is True
+
+    first, second = dingtalk_fake.wait_for_acks(2)
+    assert [d.attempt for d in dingtalk_fake.deliveries] == [0, 1]
+    assert first.message_id != second.message_id
+    assert [m.message_id for m in bot.seen] == [pushed.msg_id, pushed.msg_id]
+
+
 def test_disconnect_frame_makes_the_client_reconnect_at_once(
     dingtalk_fake: DingTalkFake, point_sdk: Callable[[DingTalkFake], None], run_client: Callable[..., Any]
 ) -> None:
