@@ -78,6 +78,7 @@ import contextlib
 import json
 import logging
 import random
+import re
 import ssl
 import time
 import uuid
@@ -104,6 +105,11 @@ from handlers.permissions import Role
 from handlers.request import Button, ChatType, Context, Reply, Request, Style
 
 log = logging.getLogger(__name__)
+
+_FONT_TAGS = re.compile(r"</?font[^>]*>")
+_SINGLE_BREAK = re.compile(r"(?<![\n ])\n(?!\n)")
+# A line break that holds in CommonMark too (two trailing spaces), invisible where "\n" suffices.
+LINE_BREAK = "  \n"
 
 Frame = dict[str, Any]
 
@@ -225,6 +231,17 @@ def _utf8(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+def app_markdown(content: str) -> str:
+    """A group robot's Markdown (:func:`render_wecom`) in the smart robot's dialect.
+
+    The smart robot's replies and pushes use Markdown as WeCom's documents define it for
+    ``markdown_v2`` (the reply documents link there): no font colours, so the group robot's grey
+    ``<font color="comment">`` tags are dropped and their text kept (text from outside never holds
+    a ``<``: the renderer shows it as ＜, so every such tag is the renderer's own); and, should it
+    join lines as CommonMark does, each single line break is made a hard one ("  \n")."""
+    return _SINGLE_BREAK.sub(LINE_BREAK, _FONT_TAGS.sub("", content))
+
+
 def _markdown(content: str) -> Frame:
     return {"msgtype": "markdown", "markdown": {"content": content}}
 
@@ -242,10 +259,11 @@ class Answer:
 
     @classmethod
     def of(cls, reply: Reply) -> Answer:
-        parts = tuple(m["markdown"]["content"] for m in render_wecom(reply.digest)) if reply.digest else ()
+        digest = render_wecom(reply.digest) if reply.digest else []
+        parts = tuple(app_markdown(m["markdown"]["content"]) for m in digest)
         return cls(
-            to_markdown(reply, limit=STREAM_LIMIT) if reply.lines else "",
-            to_markdown(reply, limit=PUSH_LIMIT) if reply.lines else "",
+            to_markdown(reply, limit=STREAM_LIMIT, line_break=LINE_BREAK) if reply.lines else "",
+            to_markdown(reply, limit=PUSH_LIMIT, line_break=LINE_BREAK) if reply.lines else "",
             parts,
             reply.buttons,
             card_title(reply),
@@ -314,6 +332,25 @@ def _sender(body: Frame) -> _Sender | None:
         chatid = _string(body.get("chatid"))
         return _Sender(chatid, ChatType.GROUP, user) if chatid else None
     return _Sender(user, ChatType.PRIVATE, user)
+
+
+def text_of(body: Frame) -> str | None:
+    """What the user typed: a text's content, a voice message's transcript (语音转文字), or the text
+    items of a mixed message; None for an image or a file."""
+    kind = body.get("msgtype")
+    if kind in ("text", "voice"):
+        part = body.get(kind)
+        return _string(part.get("content")) if isinstance(part, dict) else ""
+    if kind == "mixed":
+        mixed = body.get("mixed")
+        items = mixed.get("msg_item") if isinstance(mixed, dict) else None
+        texts = [
+            _string(item["text"].get("content"))
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and item.get("msgtype") == "text" and isinstance(item.get("text"), dict)
+        ]
+        return " ".join(texts) if texts else None
+    return None
 
 
 def _host(url: str) -> str:
@@ -542,7 +579,7 @@ class WeComAdapter:
             return self._close_reason
         error = ws.exception()
         if error is not None:
-            return f"{type(error).__name__}: {error}"
+            return f"dropped: {error}"
         return f"closed by 企业微信 (code {ws.close_code})"
 
     async def _heartbeat(self, ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -653,13 +690,14 @@ class WeComAdapter:
         if sender is None:
             log.warning("企业微信 message without a chat or sender ignored")
             return
+        if body.get("msgtype") == "stream":
+            return  # a stream refresh (callback mode): the answer is already under way
         stream_id = uuid.uuid4().hex
         try:
-            if body.get("msgtype") != "text":
+            content = text_of(body)
+            if content is None:
                 answer = Answer.of_text(T.WECOM_TEXT_ONLY)
             else:
-                text = body.get("text")
-                content = _string(text.get("content")) if isinstance(text, dict) else ""
                 command, args = parse_line(content)
                 if sender.chat_type is ChatType.GROUP:
                     # The @mention of the robot stays in a group's text, wherever it was typed.
@@ -802,4 +840,7 @@ class WeComAdapter:
             raise SendError(
                 Failure.REJECTED, "企业微信: only markdown and template_card messages can be pushed"
             )
+        markdown = message.get("markdown")
+        if isinstance(markdown, dict) and isinstance(markdown.get("content"), str):
+            message = {**message, "markdown": {**markdown, "content": app_markdown(markdown["content"])}}
         return await self._push(app_conversation(chat), message)

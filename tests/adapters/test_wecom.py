@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import pytest
 
 from bot.adapters import wecom
-from bot.adapters.wecom import Answer, WeComAdapter, pager_card, send_error_for
+from bot.adapters.wecom import Answer, WeComAdapter, app_markdown, pager_card, send_error_for, text_of
 from bot.config import AppConfig, Config
 from bot.delivery.channels import ConnectError, Failure, SendError
 from bot.store import Store
@@ -392,3 +392,38 @@ def test_the_page_card() -> None:
         {"text": "下一页", "style": 1, "key": "pg:abc:3"},
     ]
     assert pager_card(Answer.of(text_reply("没有标题")), "t")["main_title"]["title"] == T.WECOM_PAGER_TITLE
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ({"msgtype": "text", "text": {"content": "@金融资讯助手 最新 株洲"}}, "@金融资讯助手 最新 株洲"),
+        ({"msgtype": "voice", "voice": {"content": "最新株洲"}}, "最新株洲"),
+        (
+            {
+                "msgtype": "mixed",
+                "mixed": {
+                    "msg_item": [
+                        {"msgtype": "text", "text": {"content": "@金融资讯助手 主题"}},
+                        {"msgtype": "image", "image": {"url": "https://x"}},
+                        {"msgtype": "text", "text": {"content": "上市"}},
+                    ]
+                },
+            },
+            "@金融资讯助手 主题 上市",
+        ),
+        ({"msgtype": "image", "image": {"url": "https://x"}}, None),
+        ({"msgtype": "file", "file": {"url": "https://x"}}, None),
+        ({"msgtype": "text", "text": "broken"}, ""),
+    ],
+)
+def test_what_the_user_typed(body: dict[str, Any], text: str | None) -> None:
+    assert text_of(body) == text
+
+
+def test_a_group_robots_markdown_in_the_smart_robots_dialect() -> None:
+    robot = (
+        '**金融要闻**\n共 2 条\n\n1. [标题](http://x)\n<font color="comment">株洲日报 · 08:15</font>\n正文'
+    )
+    assert app_markdown(robot) == "**金融要闻**  \n共 2 条\n\n1. [标题](http://x)  \n株洲日报 · 08:15  \n正文"
+    assert app_markdown(app_markdown(robot)) == app_markdown(robot)
