@@ -427,3 +427,65 @@ def test_a_group_robots_markdown_in_the_smart_robots_dialect() -> None:
     )
     assert app_markdown(robot) == "**金融要闻**  \n共 2 条\n\n1. [标题](http://x)  \n株洲日报 · 08:15  \n正文"
     assert app_markdown(app_markdown(robot)) == app_markdown(robot)
+
+
+def test_an_answer_lost_with_the_connection_goes_to_the_message_pushed_again(
+    wecom_fake: WeComFake, start: Any
+) -> None:
+    running = start(wecom_fake)
+    adapter: WeComAdapter = running.adapter
+    adapter.reconnect_start = 1.0
+    handle = adapter.worker.handle
+
+    async def slow(request: Any) -> Reply:
+        await asyncio.sleep(0.4)
+        return await handle(request)
+
+    adapter.worker.handle = slow  # type: ignore[method-assign]
+    wecom_fake.wait_for_connections(1)
+    first = wecom_fake.say(GROUP, "zhangsan", "最新 株洲")
+    time.sleep(0.1)
+    wecom_fake.drop_connection()  # the answer is ready only after this, while reconnecting
+    wecom_fake.wait_for_connections(2, timeout=5)
+    assert first is not None and not wecom_fake.replies
+
+    again = wecom_fake.push_again(first)
+
+    (reply,) = replies_to(wecom_fake, 1)
+    assert again is not None and reply.req_id == again.req_id and ZHUZHOU_TITLE in reply.text
+    wecom_fake.push_again(first)  # a third time: answered already
+    time.sleep(0.3)
+    assert len(wecom_fake.replies) == 1
+
+
+class Recorder:
+    """Stands in for the connection: records the frames the adapter sends, answers errcode 0."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def request(self, cmd: str, req_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.frames.append((cmd, req_id, body))
+        return {"headers": {"req_id": req_id}, "errcode": 0, "errmsg": "ok"}
+
+
+def test_an_image_gets_a_hint_and_opening_the_chat_a_welcome(loop: Loop, config: Config) -> None:
+    fake = WeComFake()  # not started: only its ids are used
+    adapter = WeComAdapter(config, app_for(fake, url="wss://example.invalid"), lambda: NOW)
+    recorder = Recorder()
+    adapter._request = recorder.request  # type: ignore[method-assign]
+    sender = {"chattype": "single", "from": {"userid": "zhangsan"}}
+    image = {"msgid": "m1", **sender, "msgtype": "image", "image": {"url": "https://x"}}
+    enter = {"msgid": "m2", **sender, "msgtype": "event", "event": {"eventtype": "enter_chat"}}
+    try:
+        loop.run(adapter._on_message("r1", image))
+        loop.run(adapter._on_enter("r2", enter))
+        loop.run(adapter._on_enter("r3", enter))  # the same event again: welcomed once
+    finally:
+        loop.run(adapter.stop())
+    assert [(cmd, req_id) for cmd, req_id, _ in recorder.frames] == [
+        ("aibot_respond_msg", "r1"),
+        ("aibot_respond_welcome_msg", "r2"),
+    ]
+    assert recorder.frames[0][2]["stream"]["content"] == T.WECOM_TEXT_ONLY
+    assert recorder.frames[1][2]["text"]["content"].startswith("您好")

@@ -277,9 +277,10 @@ def test_refused_credentials_show_in_status(tmp_path: Path, template: Path) -> N
         finally:
             bot.kill()
     assert status.returncode == 0, status.stderr
-    lines = [line for line in status.stdout.splitlines() if "企业微信" in line]
-    assert lines and "Traceback" not in status.stdout + status.stderr
-    assert any("40001" in line for line in status.stdout.splitlines())
+    # One line for the state, one for WeCom's reason; no traceback.
+    state, reason = [line.strip() for line in status.stdout.splitlines() if "企业微信" in line]
+    assert state.startswith("企业微信：凭据被拒绝") and "errcode 40001: invalid credential" in reason
+    assert "$FINEWS_WECOM_BOT_SECRET" in reason and "Traceback" not in status.stdout + status.stderr
     for credential in (wrong, fake.secret, fake.bot_id):
         assert credential not in status.stdout + status.stderr + bot.output
     assert fake.subscriptions and all(code == 40001 for _, code in fake.subscriptions)
