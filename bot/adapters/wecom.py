@@ -395,6 +395,9 @@ class WeComAdapter:
         self._session = aiohttp.ClientSession(trust_env=True)
         try:
             ws, early = await self._open()
+        except asyncio.CancelledError:
+            await self.stop()  # the service is shutting down while connecting: it will not stop us
+            raise
         except _Refused as error:
             raise ConnectError(self._refused_detail(error), permanent=True) from None
         except _Unreachable as error:
@@ -404,6 +407,8 @@ class WeComAdapter:
 
     async def stop(self) -> None:
         """Close the connection, stop reconnecting and the handlers (also after a failed start)."""
+        if self._stopping:
+            return
         self._stopping = True
         tasks = [task for task in (self._runner, *self._tasks) if task is not None]
         for task in tasks:

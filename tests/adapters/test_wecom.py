@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -429,6 +430,7 @@ def test_a_group_robots_markdown_in_the_smart_robots_dialect() -> None:
     assert app_markdown(app_markdown(robot)) == app_markdown(robot)
 
 
+@pytest.mark.slow  # waits out a reconnect of a second
 def test_an_answer_lost_with_the_connection_goes_to_the_message_pushed_again(
     wecom_fake: WeComFake, start: Any
 ) -> None:
@@ -489,3 +491,20 @@ def test_an_image_gets_a_hint_and_opening_the_chat_a_welcome(loop: Loop, config:
     ]
     assert recorder.frames[0][2]["stream"]["content"] == T.WECOM_TEXT_ONLY
     assert recorder.frames[1][2]["text"]["content"].startswith("您好")
+
+
+def test_cancelled_while_connecting_it_cleans_up(loop: Loop, config: Config) -> None:
+    """The service cancels a connection attempt at shutdown without calling stop()."""
+    with socket.socket() as server:  # accepts the TCP connection, never answers the upgrade
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        fake = WeComFake()
+        adapter = WeComAdapter(config, app_for(fake, url=f"ws://127.0.0.1:{port}"), lambda: NOW)
+        starting = asyncio.run_coroutine_threadsafe(adapter.start(), loop.loop)
+        time.sleep(0.3)
+        starting.cancel()
+        time.sleep(0.3)
+    assert starting.cancelled()
+    assert adapter._session is None and adapter._stopping
+    loop.run(adapter.stop())  # and stopping again is harmless
