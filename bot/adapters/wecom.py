@@ -47,7 +47,10 @@ and the SDK stays a test dependency only. What it does, frame by frame:
   unfinished stream "正在查询，请稍候…" shows the user it is coming. The answer is one finished
   ``stream`` reply (Markdown, ≤ 20,480 bytes) with the callback's ``req_id``, well inside the 6
   minutes WeCom allows (errcode 846608 after that: the answer is then pushed as a message). A
-  group message keeps its ``@机器人`` mention in the text: it is dropped before parsing.
+  group message keeps its ``@机器人`` mention in the text: it is dropped before parsing. A voice
+  message (one to one) is read as WeCom's transcript, a mixed one as its text items; an image or a
+  file gets a hint to type. Markdown is WeCom's ``markdown_v2`` dialect: no font colours (the
+  group robot's grey tags are dropped), hard line breaks.
 - **De-duplication**: WeCom may push a message again (same ``msgid``, "可能因为网络等原因重复回调")
   without saying when. A repeated ``msgid`` is answered once: ignored if its answer went out, or
   given the answer that could not be delivered the first time (the connection dropped meanwhile).
