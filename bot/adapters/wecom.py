@@ -500,7 +500,11 @@ class WeComAdapter:
     async def _run(self, ws: aiohttp.ClientWebSocketResponse, early: list[Frame]) -> None:
         """Serve the connection; when it ends, open another, until stopped (or told to stop)."""
         while True:
-            reason = await self._serve(ws, early)
+            try:
+                reason = await self._serve(ws, early)
+            except Exception as error:  # a bug of ours must not leave the robot offline
+                log.exception("企业微信: reading the connection failed")
+                reason = f"{type(error).__name__}: {error}"
             if self._stopping:
                 return
             if self._kicked:
@@ -539,6 +543,9 @@ class WeComAdapter:
             except _Unreachable as error:
                 reason = str(error)
                 log.warning("企业微信 still unreachable (%s)", reason)
+            except Exception as error:  # unexpected: said with its traceback, and tried again
+                reason = f"{type(error).__name__}: {error}"
+                log.exception("企业微信: reconnecting failed")
             else:
                 log.info("企业微信 智能机器人 reconnected")
                 self._spawn(self._record("connected"))
@@ -571,8 +578,12 @@ class WeComAdapter:
             async for message in ws:
                 if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                     parsed = _parse(message.data)
-                    if parsed is not None:
+                    if parsed is None:
+                        continue
+                    try:
                         self._on_frame(parsed)
+                    except Exception:  # one odd frame is not worth the connection
+                        log.exception("企业微信: a frame could not be handled")
         finally:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
