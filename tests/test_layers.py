@@ -86,6 +86,8 @@ RESTRICTED: dict[str, set[str]] = {
     **{library: {"bot.adapters"} for library in CHAT_PLATFORMS},
     "apscheduler": {"bot.service"},
     "httpx": {"bot.sources", "bot.ingest", "bot.delivery", "bot.adapters"},
+    # The WeCom adapter's WebSocket client (its own client of the smart-robot protocol).
+    "aiohttp": {"bot.adapters"},
     "feedparser": {"bot.sources"},
 }
 

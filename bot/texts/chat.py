@@ -404,3 +404,11 @@ CONSOLE_CHOICE = "[{n}] {label}"
 CONSOLE_CHOICES = "{choices} — 输入 {keys}"
 CONSOLE_KEYS_JOINER = " 或 "
 CONSOLE_NO_CHOICE = "没有这个选项：{key}"
+
+# --- WeCom (企业微信 智能机器人) ----------------------------------------------------------------------
+WECOM_TEXT_ONLY = "目前只能处理文字消息。请发送文字命令，例如“最新 株洲”，或发送“帮助”查看全部命令。"
+WECOM_WORKING = "正在查询，请稍候…"
+WECOM_PAGER_TITLE = "翻页"
+WECOM_PAGER_DESC = "点“上一页”“下一页”，新的一页会作为新消息发出"
+WECOM_BUTTONS_TITLE = "请选择"
+WECOM_BUTTONS_DESC = "点按钮后，结果会作为新消息发出"
