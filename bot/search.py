@@ -15,7 +15,6 @@ total is a lower bound (``NewsReply.exact`` is False: "至少 N 条").
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +23,6 @@ from bot.domain.models import Item, Topic
 from bot.domain.textindex import CompiledQuery, compile_any, compile_query, snippet, split_query
 from bot.store import SearchResult, Store
 from bot.texts import cli as texts
-from digests.rules import TopicMatcher
 
 MAX_LIMIT = 100
 # Longer arguments are cut: nobody types a 1,000-character keyword on purpose, and a phrase of
@@ -171,6 +169,8 @@ def _verified(
 
     Returns the page and whether its total is exact (every candidate checked).
     """
+    from digests.rules import TopicMatcher  # only topics with rules need the matcher
+
     matcher = TopicMatcher([topic])
     candidates = store.count_matches(queries)
     page = []
@@ -221,6 +221,8 @@ def recent_matches(
         )
         moved = True
     start = end - timedelta(days=days)
+    from digests.rules import TopicMatcher
+
     queries = compile_any(topic.all_keywords)
     matcher = TopicMatcher([topic])
     found: list[Item] = []
@@ -241,6 +243,8 @@ def recent_matches(
 
 
 def _unknown_topic(store: Store, topics: Mapping[str, Topic], name: str, limit: int) -> UnknownTopic:
+    import difflib
+
     names = list(topics)
     suggestions = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
     # A name that shares a character with a topic name (上市公司 ~ 上市) is a likely neighbour too.

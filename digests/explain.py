@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from digests.values import Field, Hit
+from digests.hits import Field, Hit
 
 NOT_ALLOWED = "not_allowed"  # Explanation.source_refused: the topic lists sources, not this one
 EXCLUDED_SOURCE = "excluded"  # Explanation.source_refused: the source is in exclude_sources

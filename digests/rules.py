@@ -43,8 +43,8 @@ from digests.explain import (
     Occurrence,
     Verdict,
 )
+from digests.hits import Field, Hit, Match
 from digests.scan import FieldScan, Occurrences, nearest, view_of
-from digests.values import Field, Hit, Match
 
 __all__ = [
     "EXCLUDED_SOURCE",

@@ -10,45 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from bot.domain.models import Item, ItemRef
+from bot.domain.models import ItemRef
+from digests.hits import Field, Hit, Match
+
+__all__ = ["Digest", "Entry", "Field", "Hit", "Match", "Outlet", "SnippetPart", "TopicSection"]
 
 if TYPE_CHECKING:  # placement builds on these values; the digest only carries its pool
     from digests.placement import StoryPool
-
-
-class Field(StrEnum):
-    """Where in an item a keyword was found."""
-
-    TITLE = "title"
-    TEXT = "text"
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A keyword's counted occurrences in one field of an item (negated ones left out)."""
-
-    keyword: str
-    field: Field
-    count: int
-    first: int  # position of the first counted occurrence in the folded field
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """An item relevant to a topic, and why: every counted hit."""
-
-    topic: str
-    item: Item
-    hits: tuple[Hit, ...]
-    relevance: float  # title hits weigh more than body hits; keyword weights applied
-
-    @property
-    def keywords(self) -> tuple[str, ...]:
-        """The distinct keywords that matched, title hits first."""
-        return tuple(dict.fromkeys(h.keyword for h in self.hits))
 
 
 @dataclass(frozen=True, slots=True)

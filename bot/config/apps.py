@@ -16,37 +16,36 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
-from bot.config.base import ConfigError, explain
+from bot.config.base import ConfigError, Shape, ShapeError, explain
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class _RawDingTalk(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    client_id_env: str = "FINEWS_DINGTALK_CLIENT_ID"  # AppKey
-    client_secret_env: str = "FINEWS_DINGTALK_CLIENT_SECRET"  # AppSecret
-    api_url: str = ""
-    admins: list[str | int] = []
+_RAW_DINGTALK = Shape(
+    "dingtalk",
+    client_id_env=(str, "FINEWS_DINGTALK_CLIENT_ID"),  # AppKey
+    client_secret_env=(str, "FINEWS_DINGTALK_CLIENT_SECRET"),  # AppSecret
+    api_url=(str, ""),
+    admins=(list[str | int], []),
+)
+_RAW_FEISHU = Shape(
+    "feishu",
+    app_id_env=(str, "FINEWS_FEISHU_APP_ID"),
+    app_secret_env=(str, "FINEWS_FEISHU_APP_SECRET"),
+    api_url=(str, ""),
+    admins=(list[str], []),
+)
+_RAW_WECOM = Shape(
+    "wecom",
+    bot_id_env=(str, "FINEWS_WECOM_BOT_ID"),
+    secret_env=(str, "FINEWS_WECOM_BOT_SECRET"),
+    api_url=(str, ""),
+    admins=(list[str], []),
+)
 
-
-class _RawFeishu(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    app_id_env: str = "FINEWS_FEISHU_APP_ID"
-    app_secret_env: str = "FINEWS_FEISHU_APP_SECRET"
-    api_url: str = ""
-    admins: list[str] = []
-
-
-class _RawWeCom(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    bot_id_env: str = "FINEWS_WECOM_BOT_ID"
-    secret_env: str = "FINEWS_WECOM_BOT_SECRET"
-    api_url: str = ""
-    admins: list[str] = []
-
-
-DINGTALK_KEYS = tuple(_RawDingTalk.__struct_fields__)
-FEISHU_KEYS = tuple(_RawFeishu.__struct_fields__)
-WECOM_KEYS = tuple(_RawWeCom.__struct_fields__)
+DINGTALK_KEYS = _RAW_DINGTALK.keys
+FEISHU_KEYS = _RAW_FEISHU.keys
+WECOM_KEYS = _RAW_WECOM.keys
 
 # Where each platform is when api_url is empty, and the variable that overrides it.
 DEFAULT_API_URLS = {
@@ -94,15 +93,15 @@ class AppsConfig:
 
 
 def _unset(platform: str) -> AppConfig:
-    raw = {"dingtalk": _RawDingTalk(), "feishu": _RawFeishu(), "wecom": _RawWeCom()}[platform]
-    key_env, secret_env = _env_names(raw)
+    shape = {"dingtalk": _RAW_DINGTALK, "feishu": _RAW_FEISHU, "wecom": _RAW_WECOM}[platform]
+    key_env, secret_env = _env_names(platform, shape.convert({}))
     return AppConfig(platform, key_env, secret_env, DEFAULT_API_URLS[platform])
 
 
-def _env_names(raw: Any) -> tuple[str, str]:
-    if isinstance(raw, _RawDingTalk):
+def _env_names(platform: str, raw: Any) -> tuple[str, str]:
+    if platform == "dingtalk":
         return raw.client_id_env, raw.client_secret_env
-    if isinstance(raw, _RawFeishu):
+    if platform == "feishu":
         return raw.app_id_env, raw.app_secret_env
     return raw.bot_id_env, raw.secret_env
 
@@ -110,16 +109,12 @@ def _env_names(raw: Any) -> tuple[str, str]:
 def parse_app(platform: str, raw: Any, file: str, environ: Mapping[str, str] | None = None) -> AppConfig:
     """Validate one platform's table and read its credentials from the environment."""
     env = os.environ if environ is None else environ
-    struct, keys = {
-        "dingtalk": (_RawDingTalk, DINGTALK_KEYS),
-        "feishu": (_RawFeishu, FEISHU_KEYS),
-        "wecom": (_RawWeCom, WECOM_KEYS),
-    }[platform]
+    shape = {"dingtalk": _RAW_DINGTALK, "feishu": _RAW_FEISHU, "wecom": _RAW_WECOM}[platform]
     try:
-        table = msgspec.convert(raw, struct)
-    except msgspec.ValidationError as error:
-        raise ConfigError(f"{file}: {explain(error, platform, keys)}") from None
-    key_env, secret_env = _env_names(table)
+        table = shape.convert(raw)
+    except ShapeError as error:
+        raise ConfigError(f"{file}: {explain(error, platform, shape.keys)}") from None
+    key_env, secret_env = _env_names(platform, table)
     for name in (key_env, secret_env):
         if not _ENV_NAME.fullmatch(name):
             raise ConfigError(f"{file}: {platform}: expected an environment variable name, got {name!r}")

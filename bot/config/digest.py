@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any
 
-import msgspec
-
-from bot.config.base import ConfigError, explain
+from bot.config.base import REQUIRED, ConfigError, Shape, ShapeError, explain
 from bot.domain.models import CONSOLE_CHAT, DEFAULT_MIN_SCORE, DEFAULT_NEAR_WINDOW, ROBOT_PREFIX, Topic
 from bot.domain.topics import RULE_LISTS, topic_from_dict
 from bot.domain.when import DAYS, parse_clock, parse_duration
@@ -23,41 +21,42 @@ MAX_NEAR_WINDOW = 100
 MAX_MIN_SCORE = 100.0
 
 
-class _RawTopic(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    keywords: list[str]
-    description: str = ""
-    exclude: list[str] = []
-    not_in: list[str] = []
-    require: list[str] = []
-    sources: list[str] = []
-    exclude_sources: list[str] = []
-    weights: dict[str, float] = {}
-    title_keywords: list[str] = []
-    near: dict[str, Any] = {}  # checked by _near, which can name the keyword of a wrong value
-    near_window: int = DEFAULT_NEAR_WINDOW
-    min_score: float = DEFAULT_MIN_SCORE
+_RAW_TOPIC = Shape(
+    "topic",
+    keywords=(list[str], REQUIRED),
+    description=(str, ""),
+    exclude=(list[str], []),
+    not_in=(list[str], []),
+    require=(list[str], []),
+    sources=(list[str], []),
+    exclude_sources=(list[str], []),
+    weights=(dict[str, float], {}),
+    title_keywords=(list[str], []),
+    near=(dict[str, Any], {}),  # checked by _near, which can name the keyword of a wrong value
+    near_window=(int, DEFAULT_NEAR_WINDOW),
+    min_score=(float, DEFAULT_MIN_SCORE),
+)
+_RAW_DIGEST = Shape(
+    "digest",
+    top=(int, 5),
+    send_empty=(bool, True),
+    grace=(str, "6h"),
+    check_every=(str, "30s"),
+    priority=(dict[str, float], {}),
+    repeat_stories=(bool, False),
+)
+_RAW_SUBSCRIPTION = Shape(
+    "subscription",
+    chat=(str | int, REQUIRED),
+    topics=(list[str], []),
+    time=(str, "08:30"),
+    days=(str, "daily"),
+    title=(str, ""),
+)
 
-
-class _RawDigest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    top: int = 5
-    send_empty: bool = True
-    grace: str = "6h"
-    check_every: str = "30s"
-    priority: dict[str, float] = {}
-    repeat_stories: bool = False
-
-
-class _RawSubscription(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    chat: str | int
-    topics: list[str] = []
-    time: str = "08:30"
-    days: str = "daily"
-    title: str = ""
-
-
-TOPIC_KEYS = tuple(_RawTopic.__struct_fields__)
-DIGEST_KEYS = tuple(_RawDigest.__struct_fields__)
-SUBSCRIPTION_KEYS = tuple(_RawSubscription.__struct_fields__)
+TOPIC_KEYS = _RAW_TOPIC.keys
+DIGEST_KEYS = _RAW_DIGEST.keys
+SUBSCRIPTION_KEYS = _RAW_SUBSCRIPTION.keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +92,8 @@ def parse_topic(name: str, raw: Any, file: str) -> Topic:
     """Validate one ``[topics.NAME]`` table."""
     where = f"topics.{name}"
     try:
-        topic = msgspec.convert(raw, _RawTopic)
-    except msgspec.ValidationError as error:
+        topic = _RAW_TOPIC.convert(raw)
+    except ShapeError as error:
         raise ConfigError(f"{file}: {explain(error, where, TOPIC_KEYS)}") from None
     keywords = _words(topic.keywords)
     if not name.strip():
@@ -170,8 +169,8 @@ def _duration(value: str, where: str, example: str) -> timedelta:
 def parse_digest(raw: Any, file: str) -> DigestConfig:
     """Validate ``[digest]``."""
     try:
-        digest = msgspec.convert(raw, _RawDigest)
-    except msgspec.ValidationError as error:
+        digest = _RAW_DIGEST.convert(raw)
+    except ShapeError as error:
         raise ConfigError(f"{file}: {explain(error, 'digest', DIGEST_KEYS)}") from None
     if not 1 <= digest.top <= 50:
         raise ConfigError(f"{file}: digest.top: expected 1 to 50 entries per topic, got {digest.top}")
@@ -197,8 +196,8 @@ def parse_subscriptions(
     for index, entry in enumerate(raw):
         where = f"subscriptions[{index}]"
         try:
-            sub = msgspec.convert(entry, _RawSubscription)
-        except msgspec.ValidationError as error:
+            sub = _RAW_SUBSCRIPTION.convert(entry)
+        except ShapeError as error:
             raise ConfigError(f"{file}: {explain(error, where, SUBSCRIPTION_KEYS)}") from None
         chat = str(sub.chat).strip()
         if not chat:

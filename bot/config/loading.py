@@ -38,7 +38,7 @@ DEFAULT_DATABASE = "data/finews.db"
 DEFAULT_DIGEST_DIR = "data/digests"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
-# --- the raw shapes, as written in TOML (validated by msgspec) ---------------------------------
+# --- the raw shapes, as written in TOML (each section's Shape, see bot.config.base) ------------
 
 
 _TOP_LEVEL = (

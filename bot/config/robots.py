@@ -17,22 +17,21 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import msgspec
-
-from bot.config.base import ConfigError, explain
+from bot.config.base import REQUIRED, ConfigError, Shape, ShapeError, explain
 from bot.domain.models import Platform, robot_chat
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class _RawRobot(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: str
-    platform: str
-    webhook_env: str
-    secret_env: str = ""
+_RAW_ROBOT = Shape(
+    "robot",
+    name=(str, REQUIRED),
+    platform=(str, REQUIRED),
+    webhook_env=(str, REQUIRED),
+    secret_env=(str, ""),
+)
 
-
-ROBOT_KEYS = tuple(_RawRobot.__struct_fields__)
+ROBOT_KEYS = _RAW_ROBOT.keys
 
 # How each platform is named in messages, and what it calls the signing secret.
 PLATFORM_NAMES = {
@@ -124,8 +123,8 @@ def parse_robots(raw: Any, file: str, environ: Mapping[str, str] | None = None) 
 
 def _robot(entry: Any, where: str, env: Mapping[str, str]) -> RobotConfig:
     try:
-        raw = msgspec.convert(entry, _RawRobot)
-    except msgspec.ValidationError as error:
+        raw = _RAW_ROBOT.convert(entry)
+    except ShapeError as error:
         file, _, place = where.rpartition(": ")
         raise ConfigError(f"{file}: {explain(error, place, ROBOT_KEYS)}") from None
     name = raw.name.strip()

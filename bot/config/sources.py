@@ -9,41 +9,40 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from bot.config.base import ConfigError, explain
+from bot.config.base import REQUIRED, ConfigError, Shape, ShapeError, explain
 from bot.domain.when import parse_duration
 
 SOURCE_KINDS = ("folder", "feed")
 DEFAULT_MAX_BYTES = 10_000_000
 
 
-class _RawSource(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: str
-    kind: str
-    path: str = ""
-    url: str = ""
-    every: str = "10m"
-    enabled: bool = True
-    timeout: float | None = None
-    headers: dict[str, str] = {}
-    proxy: str = ""
-    stale_after: str = ""
+_RAW_SOURCE = Shape(
+    "source",
+    name=(str, REQUIRED),
+    kind=(str, REQUIRED),
+    path=(str, ""),
+    url=(str, ""),
+    every=(str, "10m"),
+    enabled=(bool, True),
+    timeout=(float | None, None),
+    headers=(dict[str, str], {}),
+    proxy=(str, ""),
+    stale_after=(str, ""),
+)
+_RAW_FETCH = Shape(
+    "fetch",
+    timeout=(float, 30.0),
+    connect_timeout=(float, 10.0),
+    max_bytes=(int, DEFAULT_MAX_BYTES),
+    max_redirects=(int, 5),
+    user_agent=(str, ""),
+    proxy=(str, ""),
+)
+
+SOURCE_KEYS = _RAW_SOURCE.keys
 
 
-class _RawFetch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    timeout: float = 30.0
-    connect_timeout: float = 10.0
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_redirects: int = 5
-    user_agent: str = ""
-    proxy: str = ""
-
-
-SOURCE_KEYS = tuple(_RawSource.__struct_fields__)
-
-
-FETCH_KEYS = tuple(_RawFetch.__struct_fields__)
+FETCH_KEYS = _RAW_FETCH.keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +86,8 @@ def resolve_path(base: Path, value: str) -> Path:
 def parse_source(raw: Any, index: int, base: Path, file: str) -> SourceConfig:
     where = f"sources[{index}]"
     try:
-        source = msgspec.convert(raw, _RawSource)
-    except msgspec.ValidationError as error:
+        source = _RAW_SOURCE.convert(raw)
+    except ShapeError as error:
         raise ConfigError(f"{file}: {explain(error, where, SOURCE_KEYS)}") from None
     if not source.name.strip():
         raise ConfigError(f"{file}: {where}.name: expected a non-empty name")
@@ -146,8 +145,8 @@ def _check_proxy(proxy: str, where: str) -> None:
 
 def parse_fetch(raw: Any, file: str) -> FetchConfig:
     try:
-        fetch = msgspec.convert(raw, _RawFetch)
-    except msgspec.ValidationError as error:
+        fetch = _RAW_FETCH.convert(raw)
+    except ShapeError as error:
         raise ConfigError(f"{file}: {explain(error, 'fetch', FETCH_KEYS)}") from None
     for key in ("timeout", "connect_timeout", "max_bytes"):
         if getattr(fetch, key) <= 0:

@@ -8,26 +8,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
-from bot.config.base import ConfigError, explain
+from bot.config.base import ConfigError, Shape, ShapeError, explain
 
 DEFAULT_TOKEN_ENV = "FINEWS_TELEGRAM_TOKEN"
 API_URL_ENV = "FINEWS_TELEGRAM_API_URL"
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 
 
-class _RawTelegram(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    token_env: str = DEFAULT_TOKEN_ENV
-    api_url: str = ""
-    poll_interval: float = 1.0
-    poll_timeout: int = 10
-    admins: list[int] = []
-    allowed_chats: list[int] = []
-    operator_chat: int | None = None
+_RAW_TELEGRAM = Shape(
+    "telegram",
+    token_env=(str, DEFAULT_TOKEN_ENV),
+    api_url=(str, ""),
+    poll_interval=(float, 1.0),
+    poll_timeout=(int, 10),
+    admins=(list[int], []),
+    allowed_chats=(list[int], []),
+    operator_chat=(int | None, None),
+)
 
-
-TELEGRAM_KEYS = tuple(_RawTelegram.__struct_fields__)
+TELEGRAM_KEYS = _RAW_TELEGRAM.keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +60,8 @@ def parse_telegram(raw: Any, file: str, environ: Mapping[str, str] | None = None
     """Validate ``[telegram]`` and read the token and API URL overrides from the environment."""
     env = os.environ if environ is None else environ
     try:
-        tg = msgspec.convert(raw, _RawTelegram)
-    except msgspec.ValidationError as error:
+        tg = _RAW_TELEGRAM.convert(raw)
+    except ShapeError as error:
         raise ConfigError(f"{file}: {explain(error, 'telegram', TELEGRAM_KEYS)}") from None
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tg.token_env):
         raise ConfigError(

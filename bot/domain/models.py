@@ -6,7 +6,6 @@ store, the engine, handlers, adapters) speaks in these.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -67,6 +66,8 @@ class Item:
         The same post found in ``_posts/`` and ``old_post/``, or the same entry in two feeds, hashes
         alike: storing it again is "unchanged", and two sources never flip one item back and forth.
         """
+        import hashlib  # here: loading OpenSSL costs a command-line query 3 ms it does not need
+
         parts = (
             self.kind,
             self.origin,

@@ -8,7 +8,6 @@ escapes markup: each format escapes for its own syntax.
 
 from __future__ import annotations
 
-import html
 import re
 from urllib.parse import urlsplit
 
@@ -70,4 +69,6 @@ def safe_url(url: str) -> str | None:
 
 def html_to_text(body: str) -> str:
     """Telegram HTML as plain text: tags dropped, entities decoded (the markup fallback)."""
+    import html  # here: `finews-bot status` cleans text but never decodes HTML
+
     return html.unescape(_TAG.sub("", body))

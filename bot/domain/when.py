@@ -12,7 +12,6 @@ few seconds after start-up without waiting for a real morning. Never set it in p
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Mapping
@@ -20,8 +19,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.textindex import fold
-
-log = logging.getLogger(__name__)
 
 FAKE_NOW_VARIABLE = "FINEWS_FAKE_NOW"
 
@@ -49,7 +46,11 @@ class Clock:
             raise ValueError(f"{FAKE_NOW_VARIABLE}: expected an ISO 8601 time, got {start!r}") from None
         if instant.tzinfo is None:
             raise ValueError(f"{FAKE_NOW_VARIABLE}: expected a time with an offset, got {start!r}")
-        log.warning("clock shifted by %s: the process starts at %s", FAKE_NOW_VARIABLE, instant.isoformat())
+        import logging  # here: a command-line query loads no logging (see bot.cli)
+
+        logging.getLogger(__name__).warning(
+            "clock shifted by %s: the process starts at %s", FAKE_NOW_VARIABLE, instant.isoformat()
+        )
         return cls(instant - datetime.now(UTC))
 
 

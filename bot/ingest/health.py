@@ -8,12 +8,15 @@ that silently broke it), or ``ok``.
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.domain.models import SourceState
+
+if TYPE_CHECKING:  # the caller brings its generator: `finews-bot status` does not load random
+    import random
 
 # Failed polls back off exponentially from the source's interval, up to this cap.
 BACKOFF_CAP = timedelta(hours=6)

@@ -250,3 +250,13 @@ def test_a_failing_source_is_reported_and_fetch_still_completes(
     assert "seeds（folder）：新增 5" in out
     code, out, _ = run(capsys, "status")
     assert "gone（folder，每 10m）：失败" in out and "最近错误：文件夹不存在" in out
+
+
+def test_help_is_as_wide_as_the_terminal_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The help formatter sizes itself as shutil.get_terminal_size() would ($COLUMNS first).
+    monkeypatch.setenv("COLUMNS", "50")
+    narrow = build_parser("").format_help()
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = build_parser("").format_help()
+    assert max(len(line) for line in narrow.splitlines()) <= 50
+    assert max(len(line) for line in wide.splitlines()) > 50

@@ -1,0 +1,45 @@
+"""What matching finds: where a keyword was counted (:class:`Hit`) and why an item is relevant to a
+topic (:class:`Match`).
+
+Apart from the rest of :mod:`digests.values` (which re-exports them), so that a topic query
+(``finews-bot topic``, ``/topic``) loads the matcher without the values a digest is built of.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.models import Item
+
+
+class Field(StrEnum):
+    """Where in an item a keyword was found."""
+
+    TITLE = "title"
+    TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A keyword's counted occurrences in one field of an item (negated ones left out)."""
+
+    keyword: str
+    field: Field
+    count: int
+    first: int  # position of the first counted occurrence in the folded field
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An item relevant to a topic, and why: every counted hit."""
+
+    topic: str
+    item: Item
+    hits: tuple[Hit, ...]
+    relevance: float  # title hits weigh more than body hits; keyword weights applied
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """The distinct keywords that matched, title hits first."""
+        return tuple(dict.fromkeys(h.keyword for h in self.hits))
