@@ -10,6 +10,7 @@ a run of consecutive sentences of one real document.
 from __future__ import annotations
 
 import html
+import itertools
 import random
 import statistics
 from collections.abc import Callable, Sequence
@@ -22,10 +23,21 @@ from bench.corpus import Document
 MIN_BODY_CHARS = 300
 MAX_BODY_CHARS = 3000
 TITLE_MAX_CHARS = 40
-# Publication times spread over about two years, in the order of the posts' numbers: eastmoney's ids
-# grow with time, so a finews checkout sorted by file name (date, then id) is in publication order,
-# and so is the synthetic one. (Importing out of publication order is much slower: FTS5 flushes its
-# pending terms whenever a rowid goes backwards, and seq, the rowid, follows publication time.)
+# Publication times spread over about two years. A finews checkout sorted by file name (date, then
+# id) is nearly in publication order, but not quite: in the corpus sample, 19 of the 100 posts of
+# `_posts/` and 8 of the 55 of `old_post/` are older than the one named before them, mostly by a few
+# minutes (ids are not handed out in publication order). Feeds, too, interleave their sources. The
+# benchmark writes the same posts in three orders (ORDERS): the order of the file names follows
+# publication time exactly, as real names do (1 in 5 a little late), or not at all within each day.
+# (Out of order is where an import can slow down: the index's rowid follows publication time, and
+# FTS5 flushes its pending terms whenever a rowid goes backwards.)
+ORDERED, INVERTED, SHUFFLED = "ordered", "inverted", "shuffled"
+ORDERS = (ORDERED, INVERTED, SHUFFLED)
+# "inverted": this share of the posts arrive late, after a few (1 + exponential, mean 3) later ones;
+# some land among posts of their own second or next to another late one, so 0.24 gives 18-19 % of
+# posts older than the one before them at 20k-100k posts (the corpus sample: 27 of 155, 17 %).
+LATE_SHARE = 0.24
+LATE_MEAN_POSTS = 3.0
 START = datetime(2021, 1, 1, tzinfo=timezone(timedelta(hours=8)))
 SPAN_SECONDS = 730 * 24 * 3600
 
@@ -85,12 +97,65 @@ class Post:
 
 @dataclass(frozen=True, slots=True)
 class SynthStats:
-    """What :func:`write_posts` wrote."""
+    """What :func:`write_posts` wrote; ``inversions``: posts older than the one named before them."""
 
     posts: int
     bytes: int
     median_body_chars: float
     rare_posts: int
+    order: str = ORDERED
+    inversions: int = 0
+
+    @property
+    def inversion_rate(self) -> float:
+        """The share of posts older than the one before them, in file-name order."""
+        return self.inversions / max(1, self.posts - 1)
+
+
+def day_order(count: int, order: str, rng: random.Random) -> list[int]:
+    """In which order a day's ``count`` posts (numbered in publication order) are named: element k
+    is the post whose time the k-th file of the day gets."""
+    positions = list(range(count))
+    if order == ORDERED:
+        return positions
+    if order == SHUFFLED:
+        rng.shuffle(positions)
+        return positions
+    if order != INVERTED:
+        raise ValueError(f"unknown order {order!r} (expected one of {', '.join(ORDERS)})")
+    # A late post is named after the few posts published after it: it is older than the one before.
+    keys = [
+        k + (1.5 + int(rng.expovariate(1 / LATE_MEAN_POSTS)) if rng.random() < LATE_SHARE else 0.0)
+        for k in positions
+    ]
+    return sorted(positions, key=keys.__getitem__)
+
+
+def publication_times(count: int, seed: int) -> list[datetime]:
+    """``count`` publication times over about two years (a Poisson stream of news), in order."""
+    clock = random.Random(seed * 104_729 + 3)  # its own stream: the posts' text does not depend on it
+    elapsed = 0.0
+    times = []
+    for _ in range(count):
+        elapsed += clock.expovariate(count / SPAN_SECONDS)
+        times.append(START + timedelta(seconds=int(elapsed)))
+    return times
+
+
+def named_times(times: list[datetime], order: str, seed: int) -> list[datetime]:
+    """The publication times in the order of the files' names: ``times`` (sorted) rearranged within
+    each day as ``order`` says. The posts are the same whatever the order; which post is published
+    when, within its day, is what changes."""
+    rng = random.Random(seed * 7_727 + ORDERS.index(order) if order in ORDERS else seed)
+    result: list[datetime] = []
+    start = 0
+    while start < len(times):
+        end = start
+        while end < len(times) and times[end].date() == times[start].date():
+            end += 1
+        result += [times[start + k] for k in day_order(end - start, order, rng)]
+        start = end
+    return result
 
 
 def rare_indices(count: int, seed: int) -> set[int]:
@@ -175,9 +240,12 @@ def write_posts(
     documents: Sequence[Document],
     *,
     seed: int,
+    order: str = ORDERED,
     progress: Callable[[int], None] | None = None,
 ) -> SynthStats:
-    """Write ``count`` posts into ``folder/_posts`` (flat, as in a finews checkout)."""
+    """Write ``count`` posts into ``folder/_posts`` (flat, as in a finews checkout), their times
+    arranged within each day as ``order`` says (:data:`ORDERS`). For one seed and count, every
+    order writes the same posts (texts, ids, file names); only their times within a day differ."""
     if not documents:
         raise ValueError("no source sentences")
     posts_dir = folder / "_posts"
@@ -186,11 +254,9 @@ def write_posts(
     rare = rare_indices(count, seed)
     total_bytes = 0
     body_chars: list[int] = []
-    elapsed = 0.0
-    for index in range(count):
-        # Exponential gaps (a Poisson stream of news): times increase with the index.
-        elapsed += rng.expovariate(count / SPAN_SECONDS)
-        published = START + timedelta(seconds=int(elapsed))
+    times = named_times(publication_times(count, seed), order, seed)
+    inversions = sum(1 for before, after in itertools.pairwise(times) if after < before)
+    for index, published in enumerate(times):
         post = make_post(rng, index, published, documents, rare=index in rare)
         data = post.content.encode()
         (posts_dir / post.filename).write_bytes(data)
@@ -198,4 +264,4 @@ def write_posts(
         body_chars.append(post.body_chars)
         if progress is not None and (index + 1) % 10_000 == 0:
             progress(index + 1)
-    return SynthStats(count, total_bytes, statistics.median(body_chars), len(rare))
+    return SynthStats(count, total_bytes, statistics.median(body_chars), len(rare), order, inversions)
