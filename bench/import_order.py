@@ -41,17 +41,17 @@ class OrderRun:
     @property
     def rate(self) -> float:
         """Posts per second of the whole command, median of the rounds."""
-        return statistics.median(self.synth.posts / r["seconds"] for r in self.rounds)
+        return float(statistics.median(self.synth.posts / float(r["seconds"]) for r in self.rounds))
 
     @property
     def total_rss_mib(self) -> float:
         """The highest sum of every process' peak over the rounds."""
-        return max(r["total_peak_kib"] for r in self.rounds) / 1024
+        return max(float(r["total_peak_kib"]) for r in self.rounds) / 1024
 
     @property
     def writer_rss_mib(self) -> float:
         """The importing process' highest peak over the rounds."""
-        return max(r["peak_rss_kib"] for r in self.rounds) / 1024
+        return max(float(r["peak_rss_kib"]) for r in self.rounds) / 1024
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict for ``--json``."""
