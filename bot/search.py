@@ -15,13 +15,14 @@ total is a lower bound (``NewsReply.exact`` is False: "至少 N 条").
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain.models import Item, Topic
 from bot.domain.textindex import CompiledQuery, compile_any, compile_query, snippet, split_query
-from bot.store import SearchResult, Store
+from bot.store import SearchResult, Store, StoredItem
 from bot.texts import cli as texts
 
 MAX_LIMIT = 100
@@ -122,12 +123,18 @@ def latest(store: Store, words: Sequence[str], limit: int = 10, *, offset: int =
 
 
 def topic(
-    store: Store, topics: Mapping[str, Topic], name: str, limit: int = 10, *, offset: int = 0
+    store: Store,
+    topics: Mapping[str, Topic],
+    name: str,
+    limit: int = 10,
+    *,
+    offset: int = 0,
+    verdicts: TopicVerdicts | None = None,
 ) -> NewsReply | UnknownTopic:
     """The newest items matching the topic ``name`` (all of its rules), after ``offset``.
 
     ``topics`` are the effective topics (config file + chat edits). See the module docstring for
-    how the total is counted.
+    how the total is counted. ``verdicts``: what earlier queries found, to check only what is new.
     """
     name = name.strip()
     config = topics.get(name)
@@ -141,7 +148,7 @@ def topic(
         result = store.search(queries, limit=limit, offset=offset)
         exact = True
     else:
-        result, exact = _verified(store, config, queries, limit, offset)
+        result, exact = _verified(store, config, queries, limit, offset, verdicts)
     return NewsReply(
         name, result.total, _entries(result, folded), topic=name, keywords=config.all_keywords, exact=exact
     )
@@ -162,34 +169,83 @@ def _has_rules(topic: Topic) -> bool:
     )
 
 
+class TopicVerdicts:
+    """Whether each item checked matched a topic's rules, remembered for the next query of the topic.
+
+    Checking a candidate against the rules reads its text and matches it (about 0.1 ms); a topic
+    with thousands of candidates takes half a second, and a chat asks the same topics again and
+    again. A verdict holds for the topic exactly as it was (any edit makes it another topic here)
+    and the item exactly as it was (its content hash): an updated item is checked again. One per
+    thread that answers queries (a chat adapter's worker); bounded, the least recently asked topic
+    forgotten first.
+    """
+
+    def __init__(self, topics: int = 32, items_per_topic: int = 100_000) -> None:
+        self.topics = topics
+        self.items_per_topic = items_per_topic
+        self._by_topic: OrderedDict[str, dict[int, tuple[str, bool]]] = OrderedDict()
+
+    def of(self, topic: Topic) -> dict[int, tuple[str, bool]]:
+        """The verdicts on one topic: seq → (content hash, matched)."""
+        key = repr(topic)
+        verdicts = self._by_topic.get(key)
+        if verdicts is None or len(verdicts) > self.items_per_topic:
+            verdicts = self._by_topic[key] = {}
+        self._by_topic.move_to_end(key)
+        while len(self._by_topic) > self.topics:
+            self._by_topic.popitem(last=False)
+        return verdicts
+
+
 def _verified(
-    store: Store, topic: Topic, queries: list[CompiledQuery], limit: int, offset: int
+    store: Store,
+    topic: Topic,
+    queries: list[CompiledQuery],
+    limit: int,
+    offset: int,
+    verdicts: TopicVerdicts | None = None,
 ) -> tuple[SearchResult, bool]:
-    """Candidates from the index, newest first, checked against the topic's rules.
+    """Candidates from the index, newest first, checked against the topic's rules (or known to
+    match from ``verdicts``: only the items not judged before, or changed since, are read).
 
     Returns the page and whether its total is exact (every candidate checked).
     """
     from digests.rules import TopicMatcher  # only topics with rules need the matcher
 
     matcher = TopicMatcher([topic])
+    known = verdicts.of(topic) if verdicts is not None else {}
     candidates = store.count_matches(queries)
-    page = []
+    page_seqs: list[int] = []
+    read: dict[int, StoredItem] = {}
     found = scanned = 0
     batch = _FIRST_BATCH
     while scanned < candidates:
         if found >= offset + limit and scanned >= EXACT_COUNT_LIMIT:
             break  # the page is full and the counting budget spent: the total is a lower bound
-        stored_items = store.page(queries, limit=batch, offset=scanned)
-        if not stored_items:
+        keys = store.candidate_keys(queries, limit=batch, offset=scanned)
+        if not keys:
             scanned = candidates  # items deleted since the count: every one left was checked
             break
-        for stored in stored_items:
-            if matcher.match(stored.item):
+        unknown = [seq for seq, content in keys if known.get(seq, ("", False))[0] != content]
+        fresh = store.items_by_seq(unknown) if unknown else {}
+        for seq, content in keys:
+            stored = fresh.get(seq)
+            if stored is not None:
+                known[seq] = (content, bool(matcher.match(stored.item)))
+            elif seq not in known:
+                continue  # deleted since it was listed
+            if known[seq][1]:
                 if offset <= found < offset + limit:
-                    page.append(stored)
+                    page_seqs.append(seq)
+                    if stored is not None:
+                        read[seq] = stored
                 found += 1
-        scanned += len(stored_items)
+        scanned += len(keys)
         batch = min(batch * 2, _MAX_BATCH)
+    missing = [seq for seq in page_seqs if seq not in read]
+    if missing:
+        read.update(store.items_by_seq(missing))
+    page = [read[seq] for seq in page_seqs if seq in read]
     return SearchResult(found, page), scanned >= candidates
 
 

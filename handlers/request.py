@@ -17,11 +17,13 @@ from typing import Any
 from bot.config import Config
 from bot.delivery.digester import Digester
 from bot.domain.models import AuditEntry, Channel
+from bot.search import TopicVerdicts
 from bot.store import Store
 from digests.values import Digest
 from handlers.feedback_book import FeedbackBook
 from handlers.pager import Pager
 from handlers.permissions import Access, Role, needs_group_role
+from handlers.reference_writer import ReferenceWriter
 
 
 class Style(StrEnum):
@@ -113,6 +115,10 @@ class Context:
     pager: Pager = field(default_factory=Pager)
     # "不相关" buttons and proposed rule changes waiting for an admin's choice; shared like the pager.
     feedback: FeedbackBook = field(default_factory=FeedbackBook)
+    # What /topic found on each item it checked: the next /topic of a topic checks only new items.
+    verdicts: TopicVerdicts = field(default_factory=TopicVerdicts)
+    # Where numbered lists are saved behind the reply (a service worker); None: saved at once.
+    reference_writer: ReferenceWriter | None = None
     digester: Digester = field(init=False)
 
     def __post_init__(self) -> None:

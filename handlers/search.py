@@ -116,7 +116,9 @@ def _query(ctx: Context, state: PageState, page: int) -> news.NewsReply | news.U
     offset = (page - 1) * state.page_size
     if state.command == "topic":
         topics = ctx.digester.topics(state.chat)
-        return news.topic(ctx.store, topics, state.args[0], state.page_size, offset=offset)
+        return news.topic(
+            ctx.store, topics, state.args[0], state.page_size, offset=offset, verdicts=ctx.verdicts
+        )
     return news.latest(ctx.store, state.args, state.page_size, offset=offset)
 
 

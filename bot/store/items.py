@@ -251,6 +251,31 @@ class ItemsMixin:
         ).fetchall()
         return [_row_to_stored(r) for r in rows]
 
+    def candidate_keys(
+        self, queries: Sequence[CompiledQuery], *, limit: int, offset: int = 0
+    ) -> list[tuple[int, str]]:
+        """The index's candidates for ``queries`` as (seq, content hash), newest first, without
+        their text: what a topic check needs to tell the items it has already judged."""
+        candidates, params = _candidates(queries)
+        rows = self._conn.execute(
+            "SELECT seq, content_hash FROM items WHERE seq IN ("
+            f" SELECT rowid FROM ({candidates}) ORDER BY rowid DESC LIMIT ? OFFSET ?"
+            ") ORDER BY seq DESC",
+            [*params, limit, offset],
+        ).fetchall()
+        return [(int(seq), str(content_hash)) for seq, content_hash in rows]
+
+    def items_by_seq(self, seqs: Iterable[int]) -> dict[int, StoredItem]:
+        """The items with these seqs (those still stored), by seq."""
+        wanted = list(seqs)
+        found: dict[int, StoredItem] = {}
+        for first in range(0, len(wanted), 500):  # within SQLite's limit on parameters
+            chunk = wanted[first : first + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._conn.execute(f"SELECT {_COLUMNS} FROM items WHERE seq IN ({marks})", chunk):
+                found[int(row[0])] = _row_to_stored(row)
+        return found
+
     def count_matches(self, queries: Sequence[CompiledQuery]) -> int:
         """How many items match any of ``queries``."""
         if not queries:
