@@ -40,9 +40,11 @@ class Target:
 
 def remember(ctx: Context, request: Request, kind: str, label: str, refs: Sequence[ItemRef]) -> None:
     """Make these numbered entries what this chat's numbers refer to from now on."""
-    ctx.store.save_references(
-        request.channel, request.chat, ReferenceList(kind, label, ctx.now(), tuple(refs))
-    )
+    listed = ReferenceList(kind, label, ctx.now(), tuple(refs))
+    if ctx.reference_writer is not None:
+        ctx.reference_writer.save(request.channel, request.chat, listed)  # the reply does not wait
+    else:
+        ctx.store.save_references(request.channel, request.chat, listed)
 
 
 def resolve(ctx: Context, request: Request, usage: str) -> Target | Reply:
@@ -68,7 +70,10 @@ def resolve(ctx: Context, request: Request, usage: str) -> Target | Reply:
 
 
 def _by_number(ctx: Context, request: Request, number: int, topic: str | None) -> Target | Reply:
-    listed = ctx.store.references(request.channel, request.chat)
+    writer = ctx.reference_writer
+    listed = writer.pending(request.channel, request.chat) if writer is not None else None
+    if listed is None:
+        listed = ctx.store.references(request.channel, request.chat)
     if listed is None or not listed.refs:
         return text_reply(T.NO_LIST)
     # A topic named must be the entry's section (a digest); a list of one topic or of a keyword

@@ -19,6 +19,7 @@ from bot.config import Config
 from bot.store import Store
 from handlers.commands import dispatch
 from handlers.pager import Pager
+from handlers.reference_writer import ReferenceWriter
 from handlers.request import Context, Reply, Request
 
 _T = TypeVar("_T")
@@ -34,6 +35,8 @@ class HandlerWorker:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._stores: list[Store] = []
         self.pager = Pager()  # one per adapter: a page button or 下一页 finds its list
+        # Numbered lists are saved behind the replies: a reply never waits for an import's batch.
+        self.references = ReferenceWriter(config.database)
 
     def context(self) -> Context:
         """The worker thread's context (call only from that thread)."""
@@ -41,7 +44,7 @@ class HandlerWorker:
         if ctx is None:
             store = Store(self._config.database)
             self._stores.append(store)
-            ctx = Context(self._config, store, self._now, self.pager)
+            ctx = Context(self._config, store, self._now, self.pager, reference_writer=self.references)
             self._local.context = ctx
         return ctx
 
@@ -62,6 +65,7 @@ class HandlerWorker:
         """Stop the thread and close its store (in the thread that opened it)."""
         self._executor.submit(self._close_stores).result()
         self._executor.shutdown(wait=True)
+        self.references.close()
 
 
 class RecentIds:
