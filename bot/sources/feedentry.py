@@ -53,17 +53,21 @@ from bot.sources.limits import MAX_CONTENT_MARKUP_CHARS, MAX_TITLE_MARKUP_CHARS,
 FINEWS_HOSTS = frozenset({"finews.withounder.com", "finews.zning.me", "finews.zning.xyz"})
 
 # A finews body, raw (Markdown with HTML) or rendered by Jekyll (kramdown) as jekyll-feed writes it.
+# Runs stop where the next candidate could start ("<", "["): a run that could cross into the next
+# unclosed "<a" or "[返回" made the work grow with the square of their number (a minute for
+# 100,000 characters).
 _FINEWS_MARKS = re.compile(
     r"^[^\S\n]*<(?:https?:)?//[^<>\s]*(?:infoCode=|eastmoney\.com/)[^<>\s]*>[^\S\n]*$"  # source line
-    r"|\[(?:返回|回到)[^\]\n]*\]\("  # Markdown footer
-    r"|<a\b[^>]*\bhref=\"[^\"]*(?:infoCode=|//finews\.)",  # rendered source link or footer
+    r"|\[(?:返回|回到)[^\[\]\n]*+\]\("  # Markdown footer
+    r"|<a\b[^<>]*\bhref=\"[^\"<>]*(?:infoCode=|//finews\.)",  # rendered source link or footer
     re.MULTILINE | re.IGNORECASE,
 )
-_RENDERED_FOOTER = re.compile(r"<a\b[^>]*>\s*(?:返回|回到)[^<]*</a>\s*[｜|]?", re.IGNORECASE)
-# kramdown renders the source line <U> as an autolink <a href="U">U</a>, the last thing in the body.
-_RENDERED_SOURCE = re.compile(
-    r"<a\b[^>]*\bhref=\"([^\"]+)\"[^>]*>\s*([^<]*?)\s*</a>((?:\s|</?p>|<br\s*/?>)*)\Z", re.IGNORECASE
-)
+_RENDERED_FOOTER = re.compile(r"<a\b[^<>]*+>\s*+(?:返回|回到)[^<]*+</a>\s*+[｜|]?", re.IGNORECASE)
+# kramdown renders the source line <U> as an autolink <a href="U">U</a>, the last thing in the body
+# (only whitespace, paragraph ends and line breaks after it). Matched from the last "<a" on, with
+# possessive runs: one pattern searched over the body backtracked quadratically on long whitespace.
+_LAST_LINK = re.compile(r"<a\b[^>]*?\bhref=\"([^\"]++)\"[^>]*+>([^<]*+)</a>", re.IGNORECASE)
+_TRAILER = re.compile(r"(?:\s++|</?p>|<br\s*+/?>)*+\Z", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
 # Ids unique by construction: a web URL with a host, a tag: URI (RFC 4151), a URN (RFC 8141).
@@ -200,11 +204,12 @@ def _unrender(content: str) -> str:
     if "<a" not in content and "<A" not in content:
         return content
     content = _RENDERED_FOOTER.sub("", content)
-    match = _RENDERED_SOURCE.search(content)
-    if match:
-        href, label = htmllib.unescape(match.group(1)), htmllib.unescape(match.group(2))
+    start = content.lower().rfind("<a")
+    match = _LAST_LINK.match(content, start) if start >= 0 else None
+    if match and _TRAILER.match(content, match.end()):
+        href, label = htmllib.unescape(match.group(1)), htmllib.unescape(match.group(2).strip())
         if label == href and _URI.match(href):
-            content = f"{content[: match.start()]}{match.group(3)}\n\n<{href}>\n"
+            content = f"{content[: match.start()]}{content[match.end() :]}\n\n<{href}>\n"
     return content
 
 

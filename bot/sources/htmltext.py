@@ -36,7 +36,8 @@ _DROP = frozenset((
 # nest a few dozen levels; a sloppy one that never closes its <p> reaches a few hundred, and loses
 # nothing but those tags.
 MAX_DEPTH = 256
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>")
+# Possessive: a long tag name that never ends in ">" must not be re-split between the groups.
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*+)([^<>]*+)>")
 _VOID = frozenset((
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
     "track", "wbr",

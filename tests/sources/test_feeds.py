@@ -596,3 +596,24 @@ def test_any_bytes_give_a_result_or_a_one_line_error(body: bytes, content_type: 
 @given(mutations(), st.sampled_from([None, RSS_TYPE]))
 def test_any_damaged_feed_gives_a_result_or_a_one_line_error(body: bytes, content_type: str | None) -> None:
     assert_one_line_or_result(body, content_type)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param("<a" * 50_000, id="unclosed <a"),
+        pytest.param('<a href="' * 20_000, id="unclosed href"),
+        pytest.param("[返回" * 30_000, id="unclosed Markdown footer links"),
+        pytest.param("[返回x](y)  " * 40 + "x", id="a footer line that is not one"),
+        pytest.param("（文章来源：" + " " * 20_000 + "x", id="an origin line that is not one"),
+        pytest.param('<a href="x">' + " " * 50_000 + "x", id="a long link label"),
+        pytest.param("<" + "a" * 100_000, id="a long tag name"),
+    ],
+)
+@pytest.mark.parametrize("url", ["https://news.example.cn/rss.xml", FINEWS_FEED], ids=["feed", "finews"])
+def test_hostile_markup_costs_little(content: str, url: str) -> None:
+    # Each of these took from seconds to hours in a regular expression that backtracked.
+    item = f"<item><guid>https://x.cn/1</guid><title>t</title><description>{escape(content)}</description></item>"
+    started = time.process_time()
+    parse(rss(item), url=url)
+    assert time.process_time() - started < 2
