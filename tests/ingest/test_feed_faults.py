@@ -157,6 +157,11 @@ def test_every_fault_is_read_or_refused_in_one_line(
     assert by_name["bare-ampersand"]["state"] == "ok"
     assert by_name["bare-ampersand"]["warning"].startswith("已修复后读取：XML 格式有误，已宽松解析（line 2")
     assert by_name["truncated"]["state"] == "failing" and by_name["truncated"]["warning"] == ""
+    assert main(["--config", str(config_path), "fetch", "control-characters"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "control-characters（feed）：新增 0，更新 0，未变 4",
+        "  提示：已修复后读取：删除 8 个 XML 不允许的控制字符",
+    ]
 
     with Store(config.database) as store:
         shown = text(ask(make_context(config, store), "/sources"))
