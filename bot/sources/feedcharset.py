@@ -43,7 +43,7 @@ _BOMS = (  # UTF-32 before UTF-16: the UTF-32 LE mark starts with the UTF-16 LE 
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_DEBRIS = b" \t\r\n"
+_DEBRIS = re.compile(rb"(?:[ \t\r\n]++(?:\xef\xbb\xbf)*+)*+")
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""<\?xml\s[^>]*?\bencoding\s*=\s*["']([\w.:-]+)["']""")
 
@@ -81,7 +81,10 @@ _TIE_CHAOS = 0.005
 _TIE_COHERENCE = 0.02
 # The detector sees at most this much of the body: the runs of text holding non-ASCII bytes.
 _SAMPLE_BYTES = 64 * 1024
-_NON_ASCII_RUN = re.compile(rb"[^<>]*[\x80-\xff][^<>]*")
+# Runs of text between markup, and a non-ASCII byte: two simple scans, linear (one pattern for
+# "a run holding a non-ASCII byte" backtracks quadratically over long runs without one).
+_TEXT_RUN = re.compile(rb"[^<>]+")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 # Invalid sequences tolerated in a declared (or default UTF-8) reading: one per this many non-ASCII
 # bytes, and a couple in any case. A wrong declaration fails on nearly every non-ASCII character.
@@ -117,10 +120,14 @@ def decode_feed(body: bytes, content_type: str | None) -> DecodedFeed:
     data = body[skipped:]
     for mark, codec in _BOMS:
         if data.startswith(mark):
+            name = codec.removesuffix("-sig")
             text = _strict(data, codec)
-            if text is None:
-                raise FeedError(UNDECODABLE_FEED, f"invalid {codec} after its byte-order mark")
-            return DecodedFeed(text.lstrip("\ufeff"), codec.removesuffix("-sig"), "bom", skipped)
+            if text is not None:
+                return DecodedFeed(text.lstrip("\ufeff"), name, "bom", skipped)
+            lenient = _lenient(data, codec)
+            if lenient is None:
+                raise FeedError(UNDECODABLE_FEED, f"invalid {name} after its byte-order mark")
+            return DecodedFeed(lenient[0].lstrip("\ufeff"), name, "bom", skipped, invalid=lenient[1])
     if data.startswith((b"<\x00", b"\x00<")):  # UTF-16 without a mark: "<" is its first character
         codec = "utf-16-le" if data[0] == 0x3C else "utf-16-be"
         text = _strict(data, codec)
@@ -152,16 +159,13 @@ def decode_feed(body: bytes, content_type: str | None) -> DecodedFeed:
 
 
 def _debris_length(body: bytes) -> int:
-    """Bytes of whitespace and UTF-8 byte-order marks before the document."""
-    start = 0
-    while True:
-        stripped = len(body) - len(body[start:].lstrip(_DEBRIS))
-        if body.startswith(codecs.BOM_UTF8, stripped) and stripped > 0:
-            start = stripped + len(codecs.BOM_UTF8)
-            continue
-        if body[stripped : stripped + 1] == b"\x00":
-            return 0  # UTF-16 without a mark: its whitespace is not ASCII debris
-        return stripped
+    """Bytes of whitespace, and of UTF-8 byte-order marks behind it, before the document (a mark
+    at the very start is the document's own)."""
+    match = _DEBRIS.match(body)
+    end = match.end() if match else 0
+    if body[end : end + 1] == b"\x00":
+        return 0  # UTF-16 without a mark: its whitespace is not ASCII debris
+    return end
 
 
 def _declared(data: bytes, content_type: str | None) -> list[tuple[Origin, str]]:
@@ -181,13 +185,17 @@ def _declared(data: bytes, content_type: str | None) -> list[tuple[Origin, str]]
 
 
 def _codec(label: str) -> str:
-    """The codec for an encoding label ("" when unknown), supersets preferred."""
+    """The codec for an encoding label ("" when unknown, or UTF-16/32: bytes in those have been
+    recognised by their mark or their zero bytes before any label is read, so such a label on other
+    bytes is wrong, and decoding by it would succeed as nonsense). Supersets preferred."""
     label = label.strip().lower()
     if label in _ALIASES:
         return _ALIASES[label]
     try:
         name = codecs.lookup(label).name
     except LookupError:
+        return ""
+    if name.startswith(("utf-16", "utf-32")):
         return ""
     return _SUPERSETS.get(name, name)
 
@@ -223,7 +231,9 @@ def _sample(data: bytes) -> bytes:
     those bytes are never part of a multi-byte character in the candidate encodings."""
     parts: list[bytes] = []
     size = 0
-    for match in _NON_ASCII_RUN.finditer(data):
+    for match in _TEXT_RUN.finditer(data):
+        if _NON_ASCII.search(data, match.start(), match.end()) is None:
+            continue
         parts.append(match.group())
         size += len(parts[-1]) + 1
         if size >= _SAMPLE_BYTES:

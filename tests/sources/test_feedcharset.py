@@ -43,9 +43,11 @@ def test_byte_order_mark_decides(data: bytes, text: str, encoding: str) -> None:
     assert (decoded.text, decoded.encoding, decoded.origin) == (text, encoding, "bom")
 
 
-def test_a_byte_order_mark_over_invalid_bytes_is_refused() -> None:
+def test_a_byte_order_mark_over_other_bytes() -> None:
+    few = decode_feed(codecs.BOM_UTF8 + SIMPLIFIED.encode().replace(b"<item>", b"<item>\xff"), None)
+    assert (few.text, few.invalid, few.origin) == (SIMPLIFIED, 1, "bom")
     with pytest.raises(FeedError) as caught:
-        decode_feed(codecs.BOM_UTF8 + b"<rss>\xff\xfe</rss>", None)
+        decode_feed(codecs.BOM_UTF8 + SIMPLIFIED.encode("gbk"), None)
     assert caught.value.reason == errors.UNDECODABLE_FEED
 
 
@@ -108,6 +110,13 @@ def test_a_tie_between_gb18030_and_big5_goes_to_gb18030() -> None:
     data = "<rss><title>央行</title></rss>".encode("gbk")
     assert data.decode("cp950")  # a real tie
     assert decode_feed(data, None).encoding == "gb18030"
+
+
+def test_a_utf16_label_on_bytes_that_are_not_utf16_is_ignored() -> None:
+    # Decoded by the label, these bytes would give (valid, wrong) CJK characters.
+    text = '<?xml version="1.0" encoding="utf-16"?>' + SIMPLIFIED
+    decoded = decode_feed(text.encode(), "text/xml; charset=utf-16")
+    assert (decoded.text, decoded.encoding) == (text, "utf-8")
 
 
 def test_a_declaration_the_bytes_prove_wrong_is_overridden() -> None:
