@@ -119,6 +119,16 @@ def test_a_utf16_label_on_bytes_that_are_not_utf16_is_ignored() -> None:
     assert (decoded.text, decoded.encoding) == (text, "utf-8")
 
 
+def test_too_little_text_to_tell_is_refused_not_guessed() -> None:
+    # Four bytes that read as 制配 (GB18030), as two other characters (Big5) and as ÖÆÅã
+    # (windows-1252), all equally clean: which one is news cannot be told.
+    data = b"<rss><channel><title>\xd6\xc6\xc5\xe3</title></channel></rss>"
+    with pytest.raises(FeedError) as caught:
+        decode_feed(data, None)
+    assert caught.value.reason == errors.UNCERTAIN_ENCODING
+    assert "cp1252" in caught.value.detail and "\n" not in str(caught.value)
+
+
 def test_a_declaration_the_bytes_prove_wrong_is_overridden() -> None:
     decoded = decode_feed(('<?xml version="1.0" encoding="utf-8"?>' + SIMPLIFIED).encode("gbk"), None)
     assert (decoded.encoding, decoded.origin, decoded.overridden) == ("gb18030", "detected", "utf-8")
