@@ -592,10 +592,12 @@ def _card_press(data: Any) -> CardPress | None:
 
 @dataclass(frozen=True, slots=True)
 class _Failure:
-    """Why the long connection is not up: ``permanent`` when only a new configuration can help."""
+    """Why the long connection is not up: ``permanent`` when only a new configuration can help;
+    ``cause``: the SDK's error as it said it."""
 
     detail: str
     permanent: bool
+    cause: str = ""
 
 
 def _failure_of(error: BaseException) -> _Failure:
@@ -604,9 +606,10 @@ def _failure_of(error: BaseException) -> _Failure:
     if type(error).__name__ == "ClientException":
         code = getattr(error, "code", None)
         if code == EXCEED_CONN_LIMIT:
-            return _Failure(f"飞书长连接数已达上限 ({text})", permanent=False)
-        return _Failure(f"{REFUSED_MARK}：长连接被拒绝 ({text})", permanent=True)
-    return _Failure(f"飞书长连接失败 ({type(error).__name__}: {text})", permanent=False)
+            return _Failure(f"飞书长连接数已达上限 ({text})", permanent=False, cause=text)
+        return _Failure(f"{REFUSED_MARK}：长连接被拒绝 ({text})", permanent=True, cause=text)
+    cause = f"{type(error).__name__}: {text}"
+    return _Failure(f"飞书长连接失败 ({cause})", permanent=False, cause=cause)
 
 
 class _LongConnection:
@@ -940,7 +943,7 @@ class FeishuAdapter:
         """The SDK gave up reconnecting: open a connection of our own (or record the refusal)."""
         if link is not self._link or self._stopping or self._recovery is not None:
             return
-        log.warning("the Feishu SDK stopped reconnecting (%s): opening a new connection", failure.detail)
+        log.warning("the Feishu SDK stopped reconnecting (%s): opening a new connection", failure.cause)
         self._recovery = asyncio.get_running_loop().create_task(self._recover(link))
 
     async def _recover(self, old: _LongConnection) -> None:
@@ -1077,7 +1080,7 @@ class FeishuAdapter:
             chat=app_chat(Channel.FEISHU, message.chat_id),
             chat_type=message.chat_type,
             user_id=message.open_id,
-            user_name=message.open_id,  # Feishu sends no name with a message
+            user_name="",  # Feishu sends no name with a message: /audit shows the open_id
             chat_title=info.name if info is not None else "",
             channel=Channel.FEISHU,
             role=self._role(message.open_id, message.chat_type, ask=ask, info=info),
@@ -1122,7 +1125,6 @@ class FeishuAdapter:
                 chat=app_chat(Channel.FEISHU, press.chat_id),
                 chat_type=self._chat_types.get(press.chat_id, ChatType.GROUP),
                 user_id=press.open_id,
-                user_name=press.open_id,
                 channel=Channel.FEISHU,
                 action=press.action,
             )
