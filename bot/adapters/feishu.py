@@ -687,6 +687,7 @@ class _LongConnection:
             import lark_oapi.ws.client as lark_ws_client
 
             _quiet_lark_logger(lark_log)
+            _LARK_FILTER.last_error = ""
             lark_ws_client.loop = self.loop  # start() runs (and every task goes) on this loop
             handler = (
                 lark.EventDispatcherHandler.builder("", "")
@@ -866,9 +867,14 @@ class FeishuAdapter:
     async def start(self) -> None:
         """Check the credentials (a tenant token), open the long connection, resume what waited."""
         self._loop = asyncio.get_running_loop()
-        await self._open()
-        log.info("Feishu long connection open (%s)", _host(self.app.api_url))
-        await self._resume_refused()
+        try:
+            await self._open()
+            log.info("Feishu long connection open (%s)", _host(self.app.api_url))
+            await self._resume_refused()
+        except asyncio.CancelledError:  # the service stopped while connecting: no thread left behind
+            if self._link is not None:
+                await self._link.close()
+            raise
 
     async def _open(self) -> None:
         """A tenant token, then a new long connection; ConnectError when either fails."""
@@ -1063,7 +1069,8 @@ class FeishuAdapter:
             raise
         except Exception:
             log.exception("error while answering a Feishu message in %s", message.chat_id)
-            await self._reply(message.message_id, message.chat_id, text_reply(T.INTERNAL_ERROR))
+            with contextlib.suppress(Exception):  # said in the log already
+                await self._reply(message.message_id, message.chat_id, text_reply(T.INTERNAL_ERROR))
 
     async def _answer_message(self, message: IncomingMessage) -> None:
         self._chat_types[message.chat_id] = message.chat_type

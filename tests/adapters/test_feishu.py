@@ -407,6 +407,24 @@ def test_stop_ends_the_sdk_thread_its_loop_and_its_connection(site: Site) -> Non
     site.adapters.remove(adapter)
 
 
+@pytest.mark.parametrize("after", [0.0, 0.03, 0.1, 0.3])
+def test_a_start_cancelled_midway_leaves_no_thread_behind(site: Site, after: float) -> None:
+    adapter = site.adapter()
+
+    async def cancel_start() -> bool:
+        task = asyncio.ensure_future(adapter.start())
+        await asyncio.sleep(after)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return task.cancelled()
+
+    if not site.loop.run(cancel_start()):  # started before the cancel came: stopped as usual
+        site.loop.run(adapter.stop())
+    site.adapters.remove(adapter)
+    site.fake.wait_until(lambda: not site.fake.live_connections, what="no live connection")
+    assert not any(t.name == "feishu-long-connection" for t in threading.enumerate())
+
+
 def test_stop_while_the_sdk_is_reconnecting(site: Site) -> None:
     adapter = site.start()
     link = adapter._link
@@ -437,7 +455,8 @@ def test_when_the_sdk_gives_up_the_adapter_opens_a_new_connection(site: Site) ->
     first = adapter._link
     site.fake.fail_next_endpoints(1, code=4242)  # not retried by the SDK: its reconnect ends
     site.fake.drop_connection()
-    site.fake.wait_until(lambda: len(site.fake.live_connections) == 1, timeout=20, what="a new connection")
+    site.fake.wait_for_connections(2, timeout=20)
+    site.fake.wait_until(lambda: len(site.fake.live_connections) == 1, what="one live connection")
     assert adapter._link is not first and first is not None and not first.alive
     [answer] = site.ask("最新 株洲")
     assert ZHUZHOU_TITLE in text_of(answer)

@@ -130,7 +130,7 @@ def bot(fake: FeishuFake, template: Path, tmp_path_factory: pytest.TempPathFacto
         process.assert_clean_exit()
         assert_no_secret(fake, process.output)
         # Stopped for real: the bot closed its connection itself, and nothing reconnects.
-        assert fake.live_connections == []
+        wait_until(lambda: not fake.live_connections, 5, "the connection closed")
         assert {c.how_closed for c in fake.connections} <= {"client", "dropped"}
         assert fake.connections[-1].how_closed == "client"
     finally:
