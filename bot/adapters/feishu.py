@@ -132,9 +132,7 @@ class _LarkLogFilter(logging.Filter):
         self.last_error = ""
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return _BEARER.sub("***", _URL_SECRETS.sub(r"\1***", text))
+        return _redact(text, sorted(self.secrets, key=len, reverse=True))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -860,7 +858,8 @@ class FeishuAdapter:
         self._app_pacer = Pacer(APP_LIMITS)
         self._chat_pacers: dict[str, Pacer] = {}
         self._pace_lock = asyncio.Lock()
-        _LARK_FILTER.secrets.add(app.secret or "")
+        if app.secret:
+            _LARK_FILTER.secrets.add(app.secret)
 
     # --- life cycle ---------------------------------------------------------------------------
 
