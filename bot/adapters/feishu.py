@@ -993,24 +993,8 @@ class FeishuAdapter:
         (the bot removed from the group) stay paused."""
 
         def resume(ctx: Context) -> list[str]:
-            resumed = []
             with ctx.store.transaction():
-                for chat in sorted(ctx.store.paused_chats(Channel.FEISHU)):
-                    sub = ctx.store.subscription(Channel.FEISHU, chat)
-                    if sub is None or not sub.paused.startswith(REFUSED_MARK):
-                        continue
-                    ctx.store.save_subscription(
-                        Channel.FEISHU,
-                        chat,
-                        topics=sub.topics,
-                        clock=sub.time,
-                        days=sub.days,
-                        title=sub.title,
-                        origin=sub.origin,
-                        now=ctx.now(),
-                    )
-                    resumed.append(chat)
-            return resumed
+                return ctx.store.resume_paused(Channel.FEISHU, ctx.now(), reason=REFUSED_MARK)
 
         try:
             for chat in await self.worker.call(resume):
