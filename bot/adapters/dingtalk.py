@@ -74,7 +74,7 @@ from bot.adapters.worker import HandlerWorker, RecentIds
 from bot.config import AppConfig, Config
 from bot.delivery.channels import ConnectError, Failure, SendError
 from bot.delivery.pacing import Limit, Pacer
-from bot.domain.models import Channel, Subscription, app_chat, app_conversation
+from bot.domain.models import Channel, app_chat, app_conversation
 from bot.domain.safetext import cap, clean
 from bot.texts import chat as T
 from bot.texts import digest as digest_texts
@@ -902,13 +902,8 @@ class DingTalkAdapter:
         seen them accepted (a restart with fixed credentials is how that is fixed)."""
 
         def resume(ctx: Context) -> list[str]:
-            resumed = []
             with ctx.store.transaction():
-                for sub in ctx.store.subscriptions():
-                    if sub.channel is Channel.DINGTALK and sub.paused.startswith(CREDENTIALS_REFUSED):
-                        _resave(ctx, sub)
-                        resumed.append(sub.chat)
-            return resumed
+                return ctx.store.resume_paused(Channel.DINGTALK, ctx.now(), reason=CREDENTIALS_REFUSED)
 
         try:
             for chat in await self.worker.call(resume):
@@ -927,20 +922,6 @@ class DingTalkAdapter:
         for secret in (self._secret, self._key):
             text = text.replace(secret, "***")
         return text.replace("\n", " ")
-
-
-def _resave(ctx: Context, sub: Subscription) -> None:
-    """Save a subscription as it is: that resumes it (see Store.save_subscription)."""
-    ctx.store.save_subscription(
-        sub.channel,
-        sub.chat,
-        topics=sub.topics,
-        clock=sub.time,
-        days=sub.days,
-        title=sub.title,
-        origin=sub.origin,
-        now=ctx.now(),
-    )
 
 
 def _finish_loop(loop: asyncio.AbstractEventLoop) -> None:

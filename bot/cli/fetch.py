@@ -68,6 +68,7 @@ def poll_report_json(report: PollReport) -> dict[str, Any]:
         "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
         "rejected": report.rejected,
         "error": report.error or None,
+        "warning": report.warning or None,
         "next_attempt": report.next_attempt.isoformat() if report.next_attempt else None,
     }
 
@@ -97,4 +98,6 @@ def print_poll_reports(reports: Sequence[PollReport], zone: tzinfo) -> None:
                 extra=extra,
             )
         )
+        if report.warning:
+            print(texts.FETCH_WARNING.format(warning=report.warning))
         print_skipped(report)

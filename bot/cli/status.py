@@ -107,6 +107,7 @@ def status_json(
                 "enabled": source.enabled,
                 "state": status.health,
                 "last_error": state.last_error if state else "",
+                "warning": state.warning if state else "",
                 "failures": state.failures if state else 0,
                 "last_attempt": iso(state.last_attempt if state else None),
                 "last_success": iso(state.last_success if state else None),

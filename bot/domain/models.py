@@ -256,6 +256,9 @@ class SourceState:
     rhythm: float | None = None  # seconds: the usual gap between polls that found something
     etag: str | None = None
     last_modified: str | None = None
+    # What had to be repaired to read it at the last successful poll (a feed's sloppy XML, an
+    # undeclared encoding…), in words; "" when it was read as it is.
+    warning: str = ""
 
 
 class DeliveryStatus:

@@ -58,8 +58,13 @@ def after_success(
     found: bool,
     etag: str | None = None,
     last_modified: str | None = None,
+    warning: str | None = None,
 ) -> SourceState:
-    """The state after a poll that completed; ``found``: it stored something new or updated."""
+    """The state after a poll that completed; ``found``: it stored something new or updated.
+
+    ``warning`` says what had to be repaired to read the source ("" for nothing); None keeps the
+    previous one (a 304 answers with the body read last time).
+    """
     last_new = state.last_new
     rhythm = state.rhythm
     if found:
@@ -81,6 +86,7 @@ def after_success(
         rhythm=rhythm,
         etag=etag if etag is not None else state.etag,
         last_modified=last_modified if last_modified is not None else state.last_modified,
+        warning=warning if warning is not None else state.warning,
     )
 
 

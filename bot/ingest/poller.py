@@ -27,10 +27,11 @@ from bot.domain.when import Clock
 from bot.ingest import health
 from bot.ingest.importer import ImportReport, import_files
 from bot.sources.errors import FeedError
-from bot.sources.feeds import parse_feed
+from bot.sources.feeds import Repair, parse_feed
 from bot.sources.folder import folder_changes, scan_folder
 from bot.sources.http import FetchError, FetchPolicy, fetch, make_client
 from bot.store import Store
+from bot.texts import sources as texts
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class PollReport(ImportReport):
     rejected: int = 0  # feed entries without an id, or without title and text
     not_modified: bool = False  # HTTP 304
     error: str = ""
+    warning: str = ""  # what had to be repaired to read the feed, in words (see describe_repairs)
     not_due: bool = False  # backing off after failures: not polled this time
     next_attempt: datetime | None = None
 
@@ -187,6 +189,7 @@ class Poller:
                 found=report.found,
                 etag=etag,
                 last_modified=last_modified,
+                warning=None if report.not_modified else report.warning,
             )
         report.next_attempt = state.next_attempt
         await asyncio.to_thread(self._save_state, state)
@@ -227,6 +230,9 @@ class Poller:
     async def _poll_feed(
         self, source: SourceConfig, state: SourceState, report: PollReport, now: datetime
     ) -> tuple[str | None, str | None]:
+        # The source's timeout bounds each read and the whole download: a server dripping a byte
+        # now and then would otherwise hold the source (and a fetch slot) far longer.
+        timeout = source.timeout if source.timeout is not None else self.config.fetch.timeout
         async with self._semaphore():
             result = await fetch(
                 self._client(source.proxy or self.config.fetch.proxy),
@@ -235,7 +241,8 @@ class Poller:
                 last_modified=state.last_modified,
                 headers=source.headers,
                 max_bytes=self.config.fetch.max_bytes,
-                timeout=source.timeout,
+                timeout=timeout,
+                total_timeout=timeout,
             )
         if result.not_modified:
             report.not_modified = True
@@ -250,8 +257,24 @@ class Poller:
             now=now,
         )
         report.rejected = len(feed.rejected)
+        report.warning = describe_repairs(feed.repairs)
         await asyncio.to_thread(self._store_items, source, feed.items, report)
         return result.etag, result.last_modified
+
+
+def describe_repairs(repairs: Sequence[Repair]) -> str:
+    """What was repaired to read a feed, in one line of the sources' words ("" for nothing)."""
+    if not repairs:
+        return ""
+    parts = (
+        texts.REPAIRS[r.kind].format(
+            count=f"{r.count:,}",
+            encoding=texts.ENCODINGS.get(r.encoding, r.encoding),
+            detail=texts.ENCODINGS.get(r.detail, r.detail),
+        )
+        for r in repairs
+    )
+    return texts.REPAIRED.format(repairs=texts.REPAIR_SEPARATOR.join(parts))
 
 
 def poll_summary(report: PollReport) -> str:
@@ -264,7 +287,8 @@ def poll_summary(report: PollReport) -> str:
         parts.append(f"跳过 {len(report.skipped)}")
     if report.rejected:
         parts.append(f"拒收 {report.rejected}")
-    return f"{report.source}: " + "，".join(parts)
+    summary = f"{report.source}: " + "，".join(parts)
+    return f"{summary}（{report.warning}）" if report.warning else summary
 
 
 def due_sources(config: Config) -> list[SourceConfig]:

@@ -80,8 +80,9 @@ def _minute(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def source_lines(status: SourceStatus, zone: ZoneInfo, layout: Layout) -> list[str]:
-    """One source: its health line, then its last error and next attempt, or when a stale
-    source last answered."""
+    """One source: its health line, then its last error and next attempt, or what had to be
+    repaired to read it (a source read all the same is ``ok``), or when a stale source last
+    answered."""
     source, state = status.source, status.state
     newest = T.NEWEST.format(when=_minute(status.newest, zone)) if status.newest is not None else ""
     lines = [
@@ -103,8 +104,14 @@ def source_lines(status: SourceStatus, zone: ZoneInfo, layout: Layout) -> list[s
         lines.append(T.ERROR.format(indent=layout.indent, error=error, failures=state.failures))
         if state.next_attempt is not None:
             lines.append(T.NEXT_ATTEMPT.format(indent=layout.indent, when=_minute(state.next_attempt, zone)))
-    elif status.health is Health.STALE and state is not None and state.last_success is not None:
-        lines.append(T.LAST_SUCCESS.format(indent=layout.indent, when=_minute(state.last_success, zone)))
+    else:
+        if state is not None and state.warning:
+            warning = clean(state.warning)
+            if layout.error_limit is not None:
+                warning = cap(warning, layout.error_limit)
+            lines.append(T.WARNING.format(indent=layout.indent, warning=warning))
+        if status.health is Health.STALE and state is not None and state.last_success is not None:
+            lines.append(T.LAST_SUCCESS.format(indent=layout.indent, when=_minute(state.last_success, zone)))
     return lines
 
 

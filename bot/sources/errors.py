@@ -34,8 +34,12 @@ class ParseError(Exception):
 # --- feeds: the whole feed is refused (nothing of it is stored) -------------------------------
 EMPTY_FEED = "空响应 (empty body)"
 NOT_A_FEED = "不是 RSS/Atom 源 (not a feed: an HTML page?)"
-MALFORMED_FEED = "源内容不完整 (truncated or malformed XML)"
+# Sloppy XML is read leniently (bot.sources.feeds); what is refused is a document cut short.
+MALFORMED_FEED = "源内容不完整 (truncated XML: the document does not end with its root element)"
 UNDECODABLE_FEED = "源编码无法识别 (undecodable feed)"
+# Undeclared bytes that read as more than one encoding (or as a mess in every one): refused rather
+# than stored as mojibake, which would be searchable as if it were real text.
+UNCERTAIN_ENCODING = "源编码无法可靠识别，未保存以免乱码 (encoding uncertain, nothing stored)"
 
 # --- feeds: one entry is rejected, the others are kept -----------------------------------------
 NO_ID = "条目缺少标识 (no guid, no link, no id)"

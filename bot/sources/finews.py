@@ -30,8 +30,11 @@ _DATE = re.compile(
 _URL_LINE = re.compile(r"<((?:[A-Za-z][A-Za-z0-9+.-]*:|//)[^<>\s]*)?>")
 # Navigation back-links: "[返回东财滚动新闻](../emnews/)", "[返回首页](//finews.…/)", one per line or
 # several on one line joined by "｜".
-_FOOTER = re.compile(r"(?:\s*\[(?:返回|回到)[^\]]*\]\([^)]*\)\s*[｜|]?)+\s*")
-_ORIGIN = re.compile(r"[（(]\s*文章来源\s*[：:]\s*(.*?)\s*[）)]")
+# Both are matched whole against lines of text a feed may write, so neither may backtrack over
+# how to split a run of spaces (possessive runs): "(\s*[…](…)\s*)+" took seconds for 15 links
+# and doubled with each more; "\s*(.*?)\s*[）)]" took seconds for a thousand spaces.
+_FOOTER = re.compile(r"\s*+(?:\[(?:返回|回到)[^\]]*+\]\([^)]*+\)\s*+[｜|]?\s*+)++")
+_ORIGIN = re.compile(r"[（(]\s*+文章来源\s*+[：:]\s*+(.*)[）)]")
 _INFO_CODE = re.compile(r"infoCode=([A-Za-z0-9]+)")
 _EASTMONEY_ID = re.compile(r"eastmoney\.com/(?:news/\d+,|a/)(\d+)\.html?")
 _ID_DATE = re.compile(r"(?:NW)?(\d{4})(\d{2})(\d{2})\d{4,}", re.IGNORECASE)
@@ -172,7 +175,7 @@ def extract_origin(text: str) -> tuple[str, str]:
     for line in text.split("\n"):
         match = _ORIGIN.fullmatch(line)
         if match:
-            origins.append(match.group(1))
+            origins.append(match.group(1).rstrip())
         else:
             kept.append(line)
     return (origins[0] if origins else ""), "\n".join(kept)

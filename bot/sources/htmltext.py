@@ -32,6 +32,20 @@ _DROP = frozenset((
     "noscript", "object", "option", "picture", "script", "select", "style", "svg", "template",
     "textarea", "title", "video",
 ))
+# Elements nested deeper than this lose their tags before parsing (see cap_depth). Real pages
+# nest a few dozen levels; a sloppy one that never closes its <p> reaches a few hundred, and loses
+# nothing but those tags.
+MAX_DEPTH = 256
+# Possessive: a long tag name that never ends in ">" must not be re-split between the groups.
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*+)([^<>]*+)>")
+_VOID = frozenset((
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+))
+# Elements that a start tag of the same name closes (an HTML parser closes them implicitly).
+_SELF_CLOSING = frozenset(("p", "li", "dt", "dd", "option", "tr", "td", "th"))
+# Elements whose content is not markup: removing only their start tag would turn it into text.
+_RAW_TEXT = frozenset(("script", "style", "textarea", "title", "template", "noscript", "xmp", "iframe"))
 # fmt: on
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
@@ -59,9 +73,15 @@ def html_to_text(html: str) -> str:
     by ``style="display:none"`` or the ``hidden`` attribute are dropped. Input without anything
     tag-like is treated as plain text, its line breaks kept (entities are still decoded: it is
     Markdown). The result is cleaned as by :func:`clean_text`.
+
+    Work is linear in the input whatever its shape: elements nested deeper than :data:`MAX_DEPTH`
+    lose their tags (their text is kept, see :func:`cap_depth`) and the walk over the tree keeps its
+    own stack instead of recursing.
     """
     if not HTML_TAG.search(html):
         return clean_text(htmllib.unescape(html) if "&" in html else html)
+    if html.count("<") > MAX_DEPTH:  # fewer tags cannot nest deeper: the common case costs nothing
+        html = cap_depth(html)
     # Parsed as a fragment, as a post body is: a full document's <html>, <head> and <body> tags are
     # ignored (their title and meta elements are dropped below), and nothing is moved into a head,
     # which in document mode carries a leading <noscript>'s text into the body.
@@ -73,12 +93,25 @@ def html_to_text(html: str) -> str:
 
 def _walk(first: LexborNode | None, parts: list[str]) -> None:
     """Append the visible text of ``first``, its following siblings and their descendants to
-    ``parts``, with "\\n" around block elements."""
-    child = first
-    while child is not None:
-        tag = child.tag
+    ``parts``, with "\\n" around block elements and " " around table cells.
+
+    Depth-first with an explicit stack of nodes still to visit and separators still to write, so
+    that no nesting reaches Python's recursion limit (a recursive walk raised RecursionError at
+    about 990 levels).
+    """
+    pending: list[LexborNode | str] = [first] if first is not None else []
+    while pending:
+        entry = pending.pop()
+        if isinstance(entry, str):
+            parts.append(entry)
+            continue
+        node = entry
+        following = node.next
+        if following is not None:
+            pending.append(following)  # after this node's subtree
+        tag = node.tag
         if tag == "-text":
-            text = child.text_content
+            text = node.text_content
             if not text:
                 pass
             elif "\n" not in text:
@@ -88,19 +121,78 @@ def _walk(first: LexborNode | None, parts: list[str]) -> None:
                 parts.append("\n" if text.count("\n") > 1 else " ")
             else:
                 parts.append(_unwrap(text))
-        elif tag is None or tag[0] == "-" or tag in _DROP or _is_hidden(child):
+        elif tag is None or tag[0] == "-" or tag in _DROP or _is_hidden(node):
             pass  # comments, doctype, invisible elements
-        elif tag in _BLOCK:
-            parts.append("\n")
-            _walk(child.child, parts)
-            parts.append("\n")
-        elif tag in _CELL:
-            parts.append(" ")
-            _walk(child.child, parts)
-            parts.append(" ")
         else:
-            _walk(child.child, parts)
-        child = child.next
+            separator = "\n" if tag in _BLOCK else " " if tag in _CELL else ""
+            if separator:
+                parts.append(separator)
+                pending.append(separator)
+            child = node.child
+            if child is not None:
+                pending.append(child)
+
+
+def cap_depth(html: str, limit: int | None = None) -> str:
+    """``html`` with the tags of elements nested deeper than ``limit`` (:data:`MAX_DEPTH`) removed.
+
+    Their text stays where it was: a removed block element's tag becomes a ``<br>``, a cell's a
+    space, an inline element's nothing, as :func:`html_to_text` would render them; the content of a
+    removed script, style or other invisible raw-text element goes with it. The nesting is followed
+    as an HTML parser would, approximately: void elements and self-closed tags open nothing, an end
+    tag closes up to the innermost open element of its name and is ignored when none is open, and
+    a ``<p>``, ``<li>``… closes an open one of its kind at the top; an end tag of a removed element
+    (the innermost of its name) is removed too. Within the limit nothing changes. Linear in the
+    number of tags.
+
+    Why: the HTML parser (lexbor) checks its stack of open elements at each start tag, so its work
+    grows with the square of the nesting (10,000 nested ``<div>``: 0.14 s; 100,000: 14 s).
+    """
+    limit = MAX_DEPTH if limit is None else limit
+    out: list[str] = []
+    stack: list[str] = []
+    open_names: dict[str, int] = {}
+    removed: dict[str, int] = {}  # removed start tags whose end tag has not come yet, by name
+    position = 0
+    while True:
+        match = _TAG.search(html, position)
+        if match is None:
+            break
+        closing, name = match.group(1), match.group(2).lower()
+        end = match.end()
+        kept = True
+        if closing:
+            if removed.get(name):
+                removed[name] -= 1
+                kept = False
+            elif open_names.get(name):
+                while stack:
+                    top = stack.pop()
+                    open_names[top] -= 1
+                    if top == name:
+                        break
+        elif name not in _VOID and not match.group(3).endswith("/"):
+            if name in _SELF_CLOSING and stack and stack[-1] == name:
+                open_names[stack.pop()] -= 1
+            if len(stack) >= limit:
+                kept = False
+                if name in _RAW_TEXT:  # its content and its end tag go with it
+                    close = re.compile(rf"</{name}\s*>", re.IGNORECASE).search(html, end)
+                    end = close.end() if close else len(html)
+                else:
+                    removed[name] = removed.get(name, 0) + 1
+            else:
+                stack.append(name)
+                open_names[name] = open_names.get(name, 0) + 1
+        out.append(html[position : match.start()])
+        if kept:
+            out.append(match.group())
+        elif not (name in _RAW_TEXT and not closing):
+            # A line break must stay markup: "\n" in text is only a space (or, between CJK, nothing).
+            out.append("<br>" if name in _BLOCK else " " if name in _CELL else "")
+        position = end
+    out.append(html[position:])
+    return "".join(out)
 
 
 def _is_hidden(node: LexborNode) -> bool:

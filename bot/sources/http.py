@@ -44,9 +44,6 @@ def _user_agent() -> str:
 
 
 DEFAULT_USER_AGENT = _user_agent()
-# A whole fetch, body included, is bounded: the read timeout applies to each read only, so a server
-# dripping a byte every few seconds would otherwise hold a fetch (and its source) for hours.
-DEFAULT_TOTAL_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +133,17 @@ async def fetch(
     headers: Mapping[str, str] | None = None,
     max_bytes: int,
     timeout: float | None = None,
-    total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
+    total_timeout: float | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> FetchResult:
     """GET ``url`` with ``client``, conditionally when ``etag``/``last_modified`` are given.
 
     ``headers`` are added to the client's (a source's own headers). ``timeout`` replaces the
-    client's read timeout for this request (a source's own timeout); ``total_timeout`` bounds the
-    whole fetch. The body is streamed and the fetch aborted as soon as more than ``max_bytes``
+    client's read timeout for this request (a source's own timeout). ``total_timeout`` bounds the
+    whole fetch — connecting, waiting and reading the body — and defaults to the read timeout in
+    force: a read timeout alone applies to each read, so a server dripping a byte every few seconds
+    would hold the fetch (and its source) for as long as it likes. The body is streamed and the
+    fetch aborted as soon as more than ``max_bytes``
     have been read, counting decompressed bytes: that is what memory holds and what feedparser
     gets (a gzip bomb is stopped by the decompressed size, not its small transfer size).
     ``clock`` gives "now" for an HTTP-date ``Retry-After``. Raises :class:`FetchError`.
@@ -154,6 +154,9 @@ async def fetch(
     if last_modified:
         request_headers["If-Modified-Since"] = last_modified
     request_timeout = client.timeout if timeout is None else _with_read(client.timeout, timeout)
+    if total_timeout is None:
+        total_timeout = request_timeout.read
+    progress = _Progress()
     try:
         async with asyncio.timeout(total_timeout):
             return await _get(
@@ -165,10 +168,13 @@ async def fetch(
                 clock or Clock().now,
                 etag,
                 last_modified,
+                progress,
             )
     except TimeoutError:  # only asyncio.timeout raises it: httpx raises its own TimeoutException
-        limit = f" than {total_timeout:g} s" if total_timeout is not None else ""
-        raise FetchError("timeout", f"下载超时 (fetch took longer{limit})") from None
+        limit = f"{total_timeout:g} s" if total_timeout is not None else "the limit"
+        if not progress.answered:
+            raise FetchError("timeout", f"读取超时 (no response within {limit})") from None
+        raise FetchError("timeout", f"下载超时 (download took longer than {limit})") from None
     except httpx.TooManyRedirects:
         raise FetchError(
             "redirects", f"重定向次数过多 (more than {client.max_redirects} redirects)"
@@ -183,6 +189,13 @@ async def fetch(
         raise FetchError("network", "网址无效 (invalid URL)") from None
 
 
+@dataclass(slots=True)
+class _Progress:
+    """How far a fetch got, to say which wait the total deadline cut short."""
+
+    answered: bool = False  # the response's status and headers arrived
+
+
 async def _get(
     client: httpx.AsyncClient,
     url: str,
@@ -192,8 +205,10 @@ async def _get(
     clock: Callable[[], datetime],
     etag: str | None,
     last_modified: str | None,
+    progress: _Progress,
 ) -> FetchResult:
     async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+        progress.answered = True
         status = response.status_code
         if status >= 400:
             raise _http_error(response, clock)

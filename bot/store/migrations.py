@@ -5,6 +5,8 @@ A migration, once released, is never edited: a change to the schema is a new mig
 
 from __future__ import annotations
 
+import re
+
 import sqlite_utils
 from sqlite_utils import Migrations
 
@@ -232,3 +234,40 @@ def m007_chat_references(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+# The rule of m008, frozen as released (bot.sources.feedentry.given_id is the living copy): an id
+# shaped like a URI, and the ids unique by construction.
+_M008_URI_SHAPED = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
+_M008_GLOBAL = re.compile(r"https?://[^/?#\s]+|tag:\S|urn:\S", re.IGNORECASE)
+
+
+@migrations()
+def m008_feed_item_ids(db: sqlite_utils.Database) -> None:
+    """Scope by their feed the ids of feed items whose guid looked like a URI without being a URL,
+    ``tag:`` or ``urn:`` (``article:3``), as new ones are: taken as global, such a guid let a second
+    feed overwrite the first feed's item.
+
+    Feed items are those a configured source brought in (``via``) that were not read from a file
+    (``path``); the feed's scope is ``via``, the configured source that stored the item first. Ids
+    already scoped (``<via>:…``) and global ids stay. An item that another feed had overwritten
+    keeps the overwriting text under the first feed's scoped id until that feed's next poll
+    updates it; the other feed's next poll stores its own item under its own scoped id.
+    """
+    rows = db.execute(
+        "SELECT seq, id, via FROM items WHERE via <> '' AND path = '' AND instr(id, ':') > 0"
+    ).fetchall()
+    for seq, item_id, via in rows:
+        if not _M008_URI_SHAPED.match(item_id) or _M008_GLOBAL.match(item_id):
+            continue
+        if item_id.startswith(f"{via}:"):
+            continue
+        # OR IGNORE: should the scoped id already exist, the two rows are the same feed's entry;
+        # the one stored under the scoped id is kept as it is.
+        db.execute("UPDATE OR IGNORE items SET id = ? WHERE seq = ?", (f"{via}:{item_id}", seq))
+
+
+@migrations()
+def m009_source_warning(db: sqlite_utils.Database) -> None:
+    """What had to be repaired to read a source at its last successful poll (shown by ``status``)."""
+    db.execute("ALTER TABLE source_state ADD COLUMN warning TEXT NOT NULL DEFAULT ''")

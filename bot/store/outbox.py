@@ -224,12 +224,17 @@ class OutboxMixin:
             times.setdefault(chat, []).append(datetime.fromisoformat(sent))
         return times
 
-    def resume_paused(self, channel: Channel, now: datetime) -> list[str]:
-        """Resume every paused subscription of ``channel``; returns the chats resumed."""
-        chats = sorted(self.paused_chats(channel))
-        self._conn.execute(
-            "UPDATE subscriptions SET paused = '', updated = ? WHERE channel = ? AND paused != ''",
-            (now.astimezone(UTC).isoformat(), channel),
+    def resume_paused(self, channel: Channel, now: datetime, *, reason: str = "") -> list[str]:
+        """Resume the paused subscriptions of ``channel`` (only those whose pause reason starts
+        with ``reason``, when given: a refusal of credentials, not a removal from the chat);
+        returns the chats resumed."""
+        rows = self._conn.execute(
+            "SELECT chat, paused FROM subscriptions WHERE channel = ? AND paused != ''", (channel,)
+        ).fetchall()
+        chats = sorted(chat for chat, why in rows if why.startswith(reason))
+        self._conn.executemany(
+            "UPDATE subscriptions SET paused = '', updated = ? WHERE channel = ? AND chat = ?",
+            [(now.astimezone(UTC).isoformat(), channel, chat) for chat in chats],
         )
         return chats
 

@@ -5,4 +5,4 @@ database that is up to date needs neither the migrations nor sqlite-utils. A tes
 number equal to the migrations' count: add one here with every new migration.
 """
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 9

@@ -11,7 +11,7 @@ from bot.domain.models import SeenFile, SourceState
 
 _STATE_COLUMNS = (
     "name, kind, last_attempt, last_success, last_error, failures, next_attempt, last_new, rhythm,"
-    " etag, last_modified"
+    " etag, last_modified, warning"
 )
 
 
@@ -24,7 +24,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _state(row: tuple[Any, ...]) -> SourceState:
-    name, kind, attempt, success, error, failures, next_, new, rhythm, etag, modified = row
+    name, kind, attempt, success, error, failures, next_, new, rhythm, etag, modified, warning = row
     return SourceState(
         name,
         kind,
@@ -37,6 +37,7 @@ def _state(row: tuple[Any, ...]) -> SourceState:
         rhythm,
         etag,
         modified,
+        warning,
     )
 
 
@@ -60,7 +61,7 @@ class SourcesMixin:
     def save_source_state(self, state: SourceState) -> None:
         """Write a source's state (insert or replace)."""
         self._conn.execute(
-            f"INSERT OR REPLACE INTO source_state ({_STATE_COLUMNS}) VALUES ({', '.join('?' * 11)})",
+            f"INSERT OR REPLACE INTO source_state ({_STATE_COLUMNS}) VALUES ({', '.join('?' * 12)})",
             (
                 state.name,
                 state.kind,
@@ -73,6 +74,7 @@ class SourcesMixin:
                 state.rhythm,
                 state.etag,
                 state.last_modified,
+                state.warning,
             ),
         )
 

@@ -53,6 +53,7 @@ FETCH_SKIPPED = "，跳过 {n} 个文件"
 FETCH_REJECTED = "，拒收 {n} 条"
 FETCH_ERROR = "{name}（{kind}）：失败：{error}"
 FETCH_NEXT = "  下次尝试：{when}"
+FETCH_WARNING = "  提示：{warning}"
 ALREADY_RUNNING = (
     "另一个 finews-bot run 正在使用数据库 {database}"
     "（进程 {pid}，也可能是正在发送的 digest --send），本次不启动。"

@@ -262,26 +262,26 @@ def test_every_role_can_be_tried_in_the_console_and_groups_keep_their_topics_apa
     tmp_path: Path, database: Path
 ) -> None:
     group_admin = ("--chat", "A", "--group", "--role", "group-admin")
-    script = "/addkw 上市 路演\n/deltopic 金融风险\n/addkw 全局 上市 路演\n"
+    script = "/addkw 上市 敲钟\n/deltopic 金融风险\n/addkw 全局 上市 敲钟\n"
     done = chat(tmp_path, database, script, *group_admin)
     assert done.returncode == 0, done.stderr
     replies = done.stdout.split("\n\n")
-    assert replies[0].startswith("已为主题“上市”添加关键词：路演（本群）")
+    assert replies[0].startswith("已为主题“上市”添加关键词：敲钟（本群）")
     assert replies[1].startswith("已删除主题“金融风险”（本群）。")
     assert "只有配置的管理员可以修改全局主题" in done.stdout
-    member = chat(tmp_path, database, "/addkw 上市 路演\n", "--chat", "B", "--group", "--role", "member")
+    member = chat(tmp_path, database, "/addkw 上市 敲钟\n", "--chat", "B", "--group", "--role", "member")
     assert member.stdout == "只有管理员可以使用这个命令。\n\n"
-    alias = chat(tmp_path, database, "/addkw 上市 路演\n", "--chat", "B", "--group", "--member")
+    alias = chat(tmp_path, database, "/addkw 上市 敲钟\n", "--chat", "B", "--group", "--member")
     assert alias.stdout == member.stdout
     in_b = chat(tmp_path, database, "/topics\n", "--chat", "B", "--group", "--role", "member").stdout
-    assert "路演" not in in_b and "【金融风险】" in in_b
+    assert "敲钟" not in in_b and "【金融风险】" in in_b
     env = {**os.environ, "FINEWS_DB": str(database), "PYTHONPATH": str(REPO)}
     run = [sys.executable, "-m", "bot"]
     global_topic = subprocess.run(
         [*run, "topics", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path
     )
-    assert "路演" not in global_topic.stdout and '"金融风险"' in global_topic.stdout
+    assert "敲钟" not in global_topic.stdout and '"金融风险"' in global_topic.stdout
     export_a = subprocess.run(
         [*run, "topics", "--export", "--chat", "A"], capture_output=True, text=True, env=env, cwd=tmp_path
     )
-    assert "路演" in export_a.stdout and '[topics."金融风险"]' not in export_a.stdout
+    assert "敲钟" in export_a.stdout and '[topics."金融风险"]' not in export_a.stdout

@@ -249,3 +249,14 @@ def test_a_move_onto_a_chat_with_its_own_subscription_pauses_the_old_one(store: 
     assert not store.move_chat(Channel.TELEGRAM, "-100", "-1009")
     old = store.subscription(Channel.TELEGRAM, "-100")
     assert old is not None and "-1009" in old.paused
+
+
+def test_only_chats_paused_for_the_reason_given_are_resumed(store: Store) -> None:
+    for chat in ("feishu:refused", "feishu:removed", "feishu:fine"):
+        subscribe(store, chat=chat, channel=Channel.FEISHU)
+    store.pause_subscription(Channel.FEISHU, "feishu:refused", "飞书拒绝了应用凭据 (99991663)")
+    store.pause_subscription(Channel.FEISHU, "feishu:removed", "机器人已被移出群 (230002)")
+    resumed = store.resume_paused(Channel.FEISHU, datetime.now(UTC), reason="飞书拒绝了应用凭据")
+    assert resumed == ["feishu:refused"]
+    assert store.paused_chats(Channel.FEISHU) == {"feishu:removed"}  # removed from the chat: stays
+    assert store.resume_paused(Channel.FEISHU, datetime.now(UTC)) == ["feishu:removed"]

@@ -94,3 +94,15 @@ def test_stale_is_distinct_from_failing() -> None:
         state, now=late, every=EVERY, error="timeout", retry_after=None, rng=random.Random(3)
     )
     assert health_of(state, now=late, every=EVERY) is Health.FAILING
+
+
+def test_a_warning_is_set_kept_on_304_and_cleared_when_the_feed_reads_clean() -> None:
+    state = after_success(fresh(), now=T0, every=EVERY, found=True, warning="已修复后读取：…")
+    assert state.warning == "已修复后读取：…" and health_of(state, now=T0, every=EVERY) is Health.OK
+    state = after_success(state, now=T0 + EVERY, every=EVERY, found=False, warning=None)  # a 304
+    assert state.warning == "已修复后读取：…"
+    failed = after_failure(
+        state, now=T0, every=EVERY, error="HTTP 500", retry_after=None, rng=random.Random(1)
+    )
+    assert failed.warning == "已修复后读取：…"
+    assert after_success(failed, now=T0, every=EVERY, found=False, warning="").warning == ""

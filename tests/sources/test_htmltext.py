@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.sources.htmltext import clean_text, first_sentence, html_to_text
+from bot.sources.htmltext import cap_depth, clean_text, first_sentence, html_to_text
 
 
 @pytest.mark.parametrize(
@@ -112,3 +114,59 @@ def test_output_is_always_clean(html: str) -> None:
         assert line
         assert line == line.strip()
         assert "  " not in line
+
+
+# --- hostile shapes: bounded work, no recursion limit ----------------------------------------------
+
+
+@pytest.mark.parametrize("tag", ["div", "b", "ul", "table", "blockquote", "span"])
+def test_deep_nesting_keeps_its_text(tag: str) -> None:
+    depth = 10_000  # a recursive walk gave up at about 990
+    html = f"<{tag}>" * depth + "深层<b>正文</b>" + f"</{tag}>" * depth + "<p>结尾段落</p>"
+    assert html_to_text(html) == "深层正文\n结尾段落"
+
+
+@pytest.mark.slow
+def test_a_hundred_thousand_levels_cost_little() -> None:
+    html = "<div>" * 100_000 + "深层正文" + "</div>" * 100_000
+    started = time.process_time()
+    assert html_to_text(html) == "深层正文"
+    assert time.process_time() - started < 3  # 14 s of HTML parsing without the depth cap
+
+
+def test_depth_cap_keeps_text_and_line_breaks() -> None:
+    html = "<div>" * 300 + "<p>甲</p><p>乙</p>丙<b>丁</b><td>戊</td>" + "</div>" * 300
+    capped = cap_depth(html, 5)
+    assert capped.count("<div>") == 5
+    assert html_to_text(capped) == "甲\n乙\n丙丁 戊"
+
+
+def test_depth_cap_drops_invisible_content_with_its_tag() -> None:
+    html = "<div>" * 10 + "<script>alert('x')</script><style>p{}</style>正文" + "</div>" * 10
+    assert html_to_text(cap_depth(html, 5)) == "正文"
+
+
+def test_stray_end_tags_do_not_hide_the_depth() -> None:
+    html = "<div></x>" * 1000 + "正文"
+    assert cap_depth(html, 50).count("<div>") == 50
+
+
+def test_unclosed_paragraphs_do_not_count_as_nesting() -> None:
+    html = "<p>段落" * 1000
+    assert cap_depth(html, 5) == html
+
+
+@given(
+    st.recursive(
+        st.text(alphabet="株洲金融 ab&<>", max_size=5),
+        lambda inner: st.builds(
+            lambda tag, parts: f"<{tag}>{''.join(parts)}</{tag}>",
+            st.sampled_from(["p", "div", "b", "span", "li", "td", "h1", "script", "em"]),
+            st.lists(inner, max_size=4),
+        ),
+        max_leaves=30,
+    )
+)
+def test_depth_cap_changes_nothing_within_the_limit(html: str) -> None:
+    assert cap_depth(html, 1000) == html
+    assert html_to_text(cap_depth(html, 1000)) == html_to_text(html)

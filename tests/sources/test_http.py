@@ -243,6 +243,20 @@ def test_total_timeout_stops_a_dripping_server(server: HTTPServer) -> None:
     assert time.monotonic() - started < 1.5
 
 
+def test_the_whole_download_is_bounded_by_the_read_timeout_by_default(server: HTTPServer) -> None:
+    # Each byte comes within the read timeout; the download as a whole does not.
+    def drip() -> Iterator[bytes]:
+        for _ in range(40):
+            time.sleep(0.05)
+            yield b"x"
+
+    server.expect_request("/drip").respond_with_handler(lambda request: Response(drip()))
+    started = time.monotonic()
+    error = get_error(server.url_for("/drip"), FetchPolicy(read_timeout=30), timeout=0.5)
+    assert (error.kind, error.message) == ("timeout", "下载超时 (download took longer than 0.5 s)")
+    assert time.monotonic() - started < 1.5
+
+
 def test_connection_refused() -> None:
     with socket.socket() as probe:  # a port that was free a moment ago, with nothing listening
         probe.bind(("127.0.0.1", 0))
