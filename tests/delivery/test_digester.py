@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -258,3 +259,32 @@ def test_a_queued_digest_becomes_what_the_chats_numbers_refer_to(tmp_path: Path,
     refs = seeded.references(Channel.TELEGRAM, "-100")
     assert refs is not None and refs.kind == "digest" and refs.label == "2022-04-03 日报"
     assert [(r.number, r.topic, r.item_id) for r in refs.refs] == [(1, "普惠金融", "NW202204032332360450")]
+
+
+def test_the_cycle_collector_is_paused_while_digests_are_built_and_runs_again_after(
+    tmp_path: Path, seeded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from bot.delivery import digester as module
+    from digests.build import build_digest
+
+    seen: list[bool] = []
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return build_digest(*args, **kwargs)
+
+    monkeypatch.setattr(module, "build_digest", watched)
+    subscribe(seeded)
+    assert gc.isenabled()
+    report = Digester(make_config(tmp_path), seeded, lambda: DUE + timedelta(minutes=1)).queue_due()
+    assert report.queued and seen == [False]
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), module.collector_paused():
+        assert not gc.isenabled()
+        with module.collector_paused():  # nested: the outer one turns it back on
+            pass
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
