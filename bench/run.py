@@ -1,10 +1,20 @@
-"""Run the benchmark: ``python -m bench.run [--sizes 10000,100000] [--million] [--json PATH]``.
+"""Run the benchmark: ``python -m bench.run [--sizes 10000,100000] [--million] [--parts …] [--json PATH]``.
 
-For each size N: synthesise N posts into a temporary folder, import them with ``finews-bot import``
-(import rate, peak RSS of every process), measure the database, profile the import's phases on a
-sample, then time the product's search beside a LIKE scan on the same data. Progress goes to
-stderr, figures to stdout; the topic relevance figures of `bench.relevance` follow them.
-The temporary folder (posts and database) is removed after each size.
+One run prints every figure of issue #15 and the standing targets, each part measured in this run:
+
+- ``cli``: command-line latency of ``latest``, ``topic``, ``status`` and ``--help`` beside the bare
+  interpreter, and the same for the code before the speed work (:mod:`bench.cli_latency`);
+- ``sizes``: for each size N, synthesise N posts into a temporary folder, import them with
+  ``finews-bot import`` (import rate, peak RSS of every process), measure the database, profile the
+  import's phases on a sample, then time the product's search beside a LIKE scan on the same data;
+- ``order``: the same posts named in publication order, as a real folder (1 in 5 late) and shuffled
+  within each day, imported in alternation (:mod:`bench.import_order`);
+- ``service``: reply times of the running service while it imports and sends a 200-subscription
+  digest (:mod:`bench.service_load`);
+- ``digests``: a day's digests for 200 subscriptions (:mod:`bench.digests`);
+- ``relevance``: the topic rules' precision and recall (:mod:`bench.relevance`).
+
+Progress goes to stderr, figures to stdout. Temporary folders are removed after each part.
 """
 
 from __future__ import annotations
@@ -24,21 +34,30 @@ from pathlib import Path
 from typing import Any
 
 from bench import relevance
+from bench.cli_latency import BEFORE_REV, TARGET_RATIO, CliResult, format_cli, measure_cli
 from bench.corpus import CORPUS, REPO, load_documents, source_files
+from bench.digests import TARGET_SERVICE_PATH_S, format_digests, measure_digests
+from bench.import_order import TARGET_ORDER_RATIO, OrderResult, format_orders, measure_orders
 from bench.import_run import run_import
-from bench.measure import QuerySpec, database_bytes, measure_queries
+from bench.measure import QuerySpec, database_bytes, measure_queries, percentile
 from bench.report import (
     MIB,
     MILLION,
     RARE_LABEL,
+    TARGET_IMPORT_RATE,
+    TARGET_RSS_MIB,
     SizeResult,
+    Target,
     evaluate_targets,
     format_size,
     format_targets,
     size_label,
 )
 from bench.runtime import log, machine, save_json
+from bench.service_load import TARGET_P95_MS, LoadResult, emulator_available, format_service, measure_service
 from bench.synth import RARE_WORD, write_posts
+
+PARTS = ("cli", "sizes", "order", "service", "digests", "relevance")
 
 # What "latest" is timed with: a frequent word, the made-up rare word, one character, a long word,
 # and two words (both must appear). Their hit counts are printed so "frequent" and "rare" are concrete.
@@ -82,11 +101,44 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile-posts", type=int, default=10_000, help="posts in the per-phase import profile; 0 = none"
     )
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run (default all: {','.join(PARTS)})",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few minutes: --sizes 10000, --order-posts 20000, no import profile, no 'before' CLI code",
+    )
+    parser.add_argument("--cli-runs", type=int, default=9, help="interleaved CLI rounds (default 9)")
+    parser.add_argument(
+        "--before",
+        default=BEFORE_REV,
+        metavar="REV",
+        help=f"the code before the speed work, timed beside the CLI's (default {BEFORE_REV}; '' for none)",
+    )
+    parser.add_argument(
+        "--order-posts", type=int, default=100_000, help="posts per order in the order part (default 100000)"
+    )
+    parser.add_argument("--order-repeat", type=int, default=1, help="alternated rounds of the order imports")
+    parser.add_argument(
+        "--service-posts",
+        type=int,
+        default=10_000,
+        help="posts the service imports under load (default 10000)",
+    )
     parser.add_argument("--tmpdir", type=Path, default=None, help="where the temporary folders go")
     parser.add_argument(
         "--json", type=Path, default=None, metavar="PATH", help="also save the figures as JSON"
     )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.order_posts, args.profile_posts, args.before = "10000", 20_000, 0, ""
+    args.part_set = {p.strip() for p in args.parts.split(",") if p.strip()}
+    unknown = args.part_set - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))} (expected: {', '.join(PARTS)})")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.million and MILLION not in sizes:
         sizes.append(MILLION)
@@ -174,18 +226,91 @@ def header(documents: Sequence[Any], files: int, corpus_used: bool) -> str:
     )
 
 
+def more_targets(
+    cli: CliResult | None,
+    order: OrderResult | None,
+    service: LoadResult | None,
+    digests: dict[str, Any] | None,
+) -> list[Target]:
+    """The targets of issue #15 beside the standing ones (printed, never asserted)."""
+    targets = []
+    if cli is not None:
+        after = next(iter(cli.medians))
+        ratios = {label: cli.ratio(after, label) for label in cli.medians[after]}
+        worst = max(ratios, key=lambda label: ratios[label])
+        text = ", ".join(f"{label.split()[0]} {ratio:.1f}×" for label, ratio in ratios.items())
+        targets.append(
+            Target(
+                f"CLI ≤ {TARGET_RATIO:.0f}× the bare interpreter",
+                f"{text} (bare {cli.bare_ms:.0f} ms)",
+                "met" if ratios[worst] <= TARGET_RATIO else f"MISSED ({worst.split()[0]})",
+            )
+        )
+    if order is not None:
+        worst_ratio = min(order.ratio(r.order) for r in order.runs)
+        slowest = min(r.rate for r in order.runs)
+        memory = max(r.total_rss_mib for r in order.runs)
+        label = size_label(order.posts)
+        text = ", ".join(f"{r.order} {order.ratio(r.order):.2f}×" for r in order.runs[1:])
+        targets.append(
+            Target(
+                f"out of order ≥ {TARGET_ORDER_RATIO}× in order",
+                f"{label}: {text}",
+                "met" if worst_ratio >= TARGET_ORDER_RATIO else "MISSED",
+            )
+        )
+        rate_status = "met" if slowest >= TARGET_IMPORT_RATE else "MISSED"
+        targets.append(
+            Target(
+                "≥ 2,000 posts/s whatever the order, at 100k",
+                f"{label}: slowest {slowest:,.0f} posts/s",
+                rate_status if order.posts >= 100_000 else f"not measured at 100k ({rate_status} at {label})",
+            )
+        )
+        targets.append(
+            Target(
+                "import memory ≤ 300 MiB whatever the order",
+                f"{label}: {memory:,.0f} MiB, all processes",
+                "met" if memory <= TARGET_RSS_MIB else "MISSED",
+            )
+        )
+    if service is not None:
+        loaded = service.latencies(True)
+        if loaded:
+            p95 = percentile(loaded, 0.95)
+            status = "met" if p95 <= TARGET_P95_MS else "MISSED"
+            targets.append(Target("service reply p95 ≤ 300 ms under load", f"{p95:.0f} ms", status))
+    if digests is not None:
+        seconds = float(digests["service_path_s"])
+        targets.append(
+            Target(
+                "digest 5k items × 50 topics × 200 subscriptions ≤ 2 s",
+                f"{seconds:.2f} s (building the day's digest {float(digests['build_s']):.2f} s)",
+                "met" if seconds <= TARGET_SERVICE_PATH_S else "MISSED",
+            )
+        )
+    return targets
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run every size, print the figures and the targets, optionally save them as JSON."""
+    """Run every part, print the figures and the targets, optionally save them as JSON."""
     args = parse_args(argv)
+    parts = args.part_set
     corpus_used = (CORPUS / "_posts").is_dir()
     files = source_files(CORPUS if corpus_used else None)
     documents = load_documents(files, exclude=RARE_WORD)
     tmp_root = args.tmpdir or Path(tempfile.gettempdir())
     per_post = (float(_DEFAULT_FILE_BYTES), float(_DEFAULT_DB_BYTES))
     print(header(documents, len(files), corpus_used), flush=True)
+    print(f"run on {time.strftime('%Y-%m-%d %H:%M')}; parts: {', '.join(p for p in PARTS if p in parts)}")
+
+    cli = None
+    if "cli" in parts:
+        cli = measure_cli(args.cli_runs, before=args.before or None)
+        print("\n" + format_cli(cli), flush=True)
 
     results: list[SizeResult] = []
-    for posts in args.size_list:
+    for posts in args.size_list if "sizes" in parts else []:
         shortfall = disk_shortfall(posts, tmp_root, per_post)
         if shortfall:
             log(f"N={posts:,}: skipped, {shortfall}")
@@ -197,22 +322,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(result)
         print("\n" + format_size(result), flush=True)
 
-    targets = evaluate_targets(results)
+    order = None
+    if "order" in parts:
+        order = measure_orders(
+            args.order_posts, documents, seed=args.seed, repeat=args.order_repeat, tmp_root=tmp_root
+        )
+        print("\n" + format_orders(order), flush=True)
+
+    service = None
+    if "service" in parts:
+        why_not = emulator_available()
+        if why_not:
+            print(f"\nservice reply time: not measured ({why_not})", flush=True)
+        else:
+            service = measure_service(args.service_posts, documents, seed=7, tmp_root=tmp_root)
+            print("\n" + format_service(service), flush=True)
+
+    digests = None
+    if "digests" in parts:
+        digests = measure_digests()
+        print("\n" + format_digests(digests), flush=True)
+
+    targets = (evaluate_targets(results) if "sizes" in parts else []) + more_targets(
+        cli, order, service, digests
+    )
     print("\n" + format_targets(targets), flush=True)
-    # Speed is half of what a digest promises; the other half is that it holds the right items.
-    labelled = relevance.load_set()
-    before, after = relevance.topics_of(relevance.BEFORE), relevance.topics_of(relevance.AFTER)
-    print("\n" + relevance.report(before, after, labelled), flush=True)
+    relevance_figures = None
+    if "relevance" in parts:
+        # Speed is half of what a digest promises; the other half is that it holds the right items.
+        labelled = relevance.load_set()
+        before, after = relevance.topics_of(relevance.BEFORE), relevance.topics_of(relevance.AFTER)
+        print("\n" + relevance.report(before, after, labelled), flush=True)
+        relevance_figures = relevance.figures(before, after, labelled)
     if args.json is not None:
         data = {
             "seed": args.seed,
             **machine(),
+            "date": time.strftime("%Y-%m-%d"),
+            "parts": sorted(parts),
             "corpus": str(CORPUS) if corpus_used else None,
             "documents": len(documents),
             "queries": [{"label": q.label, "query": q.query} for q in QUERIES],
+            "cli": cli.to_json() if cli is not None else None,
             "sizes": [r.to_json() for r in results],
+            "order": order.to_json() if order is not None else None,
+            "service": service.to_json() if service is not None else None,
+            "digests": digests,
             "targets": [{"name": t.name, "measured": t.measured, "status": t.status} for t in targets],
-            "relevance": relevance.figures(before, after, labelled),
+            "relevance": relevance_figures,
             "db_mib_note": f"1 MiB = {MIB} bytes",
         }
         save_json(args.json, data)
