@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# Why a source was refused: defined beside the matching values, which need them; named here too.
+from digests.hits import EXCLUDED_SOURCE as EXCLUDED_SOURCE
+from digests.hits import NOT_ALLOWED as NOT_ALLOWED
 from digests.hits import Field, Hit
-
-NOT_ALLOWED = "not_allowed"  # Explanation.source_refused: the topic lists sources, not this one
-EXCLUDED_SOURCE = "excluded"  # Explanation.source_refused: the source is in exclude_sources
 
 FIELD_NAME = {Field.TITLE: "标题", Field.TEXT: "正文"}
 # Near words named in one line of an explanation; the rest are counted ("等 N 个").

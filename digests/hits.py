@@ -12,6 +12,10 @@ from enum import StrEnum
 
 from bot.domain.models import Item
 
+# Why an item's source was refused (Explanation.source_refused), or "".
+NOT_ALLOWED = "not_allowed"  # the topic lists sources, not this one
+EXCLUDED_SOURCE = "excluded"  # the source is in exclude_sources
+
 
 class Field(StrEnum):
     """Where in an item a keyword was found."""

@@ -30,21 +30,17 @@ import math
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ahocorasick
 
 from bot.domain.models import Item, Topic
 from bot.domain.textindex import fold, split_query
-from digests.explain import (
-    EXCLUDED_SOURCE,
-    NOT_ALLOWED,
-    Explanation,
-    Negation,
-    Occurrence,
-    Verdict,
-)
-from digests.hits import Field, Hit, Match
+from digests.hits import EXCLUDED_SOURCE, NOT_ALLOWED, Field, Hit, Match
 from digests.scan import FieldScan, Occurrences, nearest, view_of
+
+if TYPE_CHECKING:  # loaded by explain() only: matching (a /topic query, a digest) needs none of it
+    from digests.explain import Explanation, Negation, Occurrence
 
 __all__ = [
     "EXCLUDED_SOURCE",
@@ -53,11 +49,7 @@ __all__ = [
     "TEXT_POINTS",
     "TITLE_FACTOR",
     "TITLE_POINTS",
-    "Explanation",
-    "Negation",
-    "Occurrence",
     "TopicMatcher",
-    "Verdict",
 ]
 
 # Relevance = Σ over hits of weight(keyword) × field factor × (1 + ln count): a keyword in the
@@ -205,6 +197,8 @@ def _counted(
         for context, offsets in contexts:
             inside = {cs + o for cs in scan.occ.get(context, ()) for o in offsets}
             if negations is not None and (count := len(inside.intersection(starts))):
+                from digests.explain import Negation  # explaining: loaded by then
+
                 negations.append(Negation(keyword.keyword, word, context, field, count))
             negated |= inside
         starts = [s for s in starts if s not in negated]
@@ -293,6 +287,8 @@ def _source_refused(rule: _Rule, item: Item) -> str:
 
 def _occurrences_of(rule: _Rule, keyword: _Keyword, field: Field, scan: FieldScan) -> list[Occurrence]:
     """Every occurrence of the keyword's words in one field, each with its verdict (for explain)."""
+    from digests.explain import Occurrence, Verdict
+
     notes: list[Occurrence] = []
     for word in keyword.words:
         starts = scan.occ.get(word, [])
@@ -416,6 +412,8 @@ class TopicMatcher:
 
     def explain(self, item: Item, topic: str) -> Explanation:
         """Why ``item`` is or is not relevant to the topic named ``topic`` (KeyError if unknown)."""
+        from digests.explain import Explanation
+
         rule = self._rules[self._index[topic]]
         title, text = self._occurrences(item)
         negations: list[Negation] = []

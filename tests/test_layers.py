@@ -230,7 +230,7 @@ def test_the_command_s_entry_point_loads_the_cli_only_when_called() -> None:
 
 # What a command-line query must not load: the service's libraries, and what only its other paths
 # need (msgspec names a mistake in the config, logging is for commands that log, sqlite-utils
-# migrates a database, the digest builder and renderers make digests).
+# migrates a database, the digest builder and renderers make digests, explanations are for /why).
 QUERY_HEAVY = (
     *HEAVY,
     "dingtalk_stream",
@@ -242,6 +242,7 @@ QUERY_HEAVY = (
     "logging",
     "digests.render",
     "digests.build",
+    "digests.explain",
 )
 
 
