@@ -24,7 +24,9 @@ Everything a user types becomes quoted index tokens made of letters and digits o
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import operator
 import re
 import sys
@@ -32,7 +34,7 @@ import unicodedata
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 # A run of letters or digits, in any script: Python's \w without the underscore.
 _WORD_RUN = re.compile(r"[^\W_]+")
@@ -252,11 +254,39 @@ def fold_with_origin(text: str) -> tuple[str, Sequence[int]]:
     folded = fold(text)
     if len(folded) == len(text):
         return folded, range(len(text))
-    # Folding changed the length (ß → ss, a composed accent): fold character by character to know
-    # where each folded character came from. Rare, and slower, so only then.
-    # (An ellipsis … is three characters folded: a common case in Chinese news.)
-    pieces = [_fold_char(ch) for ch in text]
-    return "".join(pieces), [i for i, piece in enumerate(pieces) for _ in piece]
+    # Folding changed the length (ß → ss, a composed accent, and the ellipsis … of Chinese news,
+    # three characters once folded): fold character by character to know where each folded
+    # character came from, and find that out only for the positions asked for.
+    pieces = list(map(_fold_char, text))
+    return "".join(pieces), _Origins(pieces)
+
+
+class _Origins(Sequence[int]):
+    """For each folded character, the index of the character it came from: a search in the running
+    total of folded lengths, rather than a list as long as the text (a snippet asks for two)."""
+
+    __slots__ = ("_ends",)
+
+    def __init__(self, pieces: Iterable[str]) -> None:
+        self._ends = list(itertools.accumulate(map(len, pieces)))  # folded length up to each char
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[int]: ...
+
+    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return bisect.bisect_right(self._ends, index)
 
 
 def snippet(text: str, words: Sequence[str], width: int = 60) -> str:

@@ -69,3 +69,18 @@ def test_typed_syntax_stays_literal() -> None:
     # "and" is text; "near*" is the text near followed by an asterisk, so its run ends there.
     assert query.fts == '"an nd" AND "ne ea ar r"' and not query.exact
     assert [w.word for w in query.words] == ['"', "and", "(", "near*"]
+
+
+@given(st.text(alphabet=st.sampled_from("株洲上市…ß ＩＰＯAé①㎡ﬁabc\u0301"), max_size=40))
+def test_fold_with_origin_maps_each_folded_character_to_the_one_it_came_from(text: str) -> None:
+    from bot.domain.textindex import fold_with_origin
+
+    folded, origin = fold_with_origin(text)
+    if len(fold(text)) == len(text):
+        assert folded == fold(text) and list(origin) == list(range(len(text)))
+        return
+    pieces = [fold(char) for char in text]  # folded character by character when the length changed
+    expected = [i for i, piece in enumerate(pieces) for _ in piece]
+    assert folded == "".join(pieces)
+    assert len(origin) == len(expected) and list(origin) == expected
+    assert [origin[-1], *origin[1:3]] == [expected[-1], *expected[1:3]]
