@@ -81,7 +81,7 @@ class LoadResult:
     sent_seconds: float = 0.0  # … until the outbox was empty
     load_seconds: float = 0.0
     messages_sent: int = 0
-    peak_kib: dict[str, int] = field(default_factory=dict)  # command → peak RSS
+    peak_kib: dict[str, int] = field(default_factory=dict)  # "pid command" → peak RSS
 
     def latencies(self, loaded: bool) -> list[float]:
         """Reply times in ms of the questions asked under load (or on the idle service)."""
@@ -286,7 +286,7 @@ def measure_service(
         stop_watch.set()
         watcher.join()
         result.peak_kib = {
-            watch.commands.get(pid, str(pid))[:80]: kib for pid, kib in watch.peaks_kib.items()
+            f"{pid} {watch.commands.get(pid, '')[:80]}": kib for pid, kib in watch.peaks_kib.items()
         }
         bot.stop(timeout=30)
         if "Traceback" in bot.output:
