@@ -7,7 +7,9 @@ present, ``../shared/corpus/finews``), imports them with the real ``finews-bot i
 
 Modules: :mod:`bench.corpus` (sentences), :mod:`bench.synth` (posts on disk),
 :mod:`bench.import_run` (the measured import), :mod:`bench.import_profile` (where its time goes),
-:mod:`bench.measure`
+:mod:`bench.import_order` (the import by arrival order), :mod:`bench.cli_latency` (a command's
+whole process beside the bare interpreter), :mod:`bench.service_load` (the service's reply time
+while it imports and sends digests), :mod:`bench.digests` (a day's digests), :mod:`bench.measure`
 (queries and database size), :mod:`bench.report` (tables and targets), :mod:`bench.run` (the CLI).
 Nothing here is imported by the product.
 """
