@@ -91,6 +91,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that read and print, nothing else: once their output is written, the process may end.
+READ_ONLY = frozenset({"latest", "topic", "topics", "status"})
+
+
+def read_only(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` runs a command that only reads and prints (see :mod:`bot.entry`)."""
+    return _command_word(argv) in READ_ONLY
+
+
 def _command_word(argv: Sequence[str]) -> str | None:
     """The command named in ``argv`` (the first word that is not an option or its value)."""
     words = iter(argv)
