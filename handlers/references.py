@@ -70,10 +70,7 @@ def resolve(ctx: Context, request: Request, usage: str) -> Target | Reply:
 
 
 def _by_number(ctx: Context, request: Request, number: int, topic: str | None) -> Target | Reply:
-    writer = ctx.reference_writer
-    listed = writer.pending(request.channel, request.chat) if writer is not None else None
-    if listed is None:
-        listed = ctx.store.references(request.channel, request.chat)
+    listed = _newest_list(ctx, request)
     if listed is None or not listed.refs:
         return text_reply(T.NO_LIST)
     # A topic named must be the entry's section (a digest); a list of one topic or of a keyword
@@ -93,3 +90,13 @@ def _by_number(ctx: Context, request: Request, number: int, topic: str | None) -
         return text_reply(T.ENTRY_GONE.format(n=number, label=listed.label))
     where = T.WHERE_LIST.format(n=number, label=listed.label)
     return Target(stored.item, topic or ref.topic or None, where, str(number))
+
+
+def _newest_list(ctx: Context, request: Request) -> ReferenceList | None:
+    """The chat's newest list: one still on its way to the database, or a digest saved since."""
+    saved = ctx.store.references(request.channel, request.chat)
+    writer = ctx.reference_writer
+    pending = writer.pending(request.channel, request.chat) if writer is not None else None
+    if pending is None or (saved is not None and saved.made > pending.made):
+        return saved
+    return pending

@@ -21,10 +21,17 @@ class ReferencesMixin:
     _conn: sqlite3.Connection
 
     def save_references(self, channel: Channel, chat: str, refs: ReferenceList) -> None:
-        """Make ``refs`` the chat's current list (the previous one is forgotten)."""
+        """Make ``refs`` the chat's current list unless the chat was shown a newer one meanwhile.
+
+        A reply's list is written behind the reply (:mod:`handlers.reference_writer`), so a digest
+        queued in between may already be saved: the newer of the two stays what "3" means.
+        """
         self._conn.execute(
-            "INSERT OR REPLACE INTO chat_references (channel, chat, kind, label, made, refs)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO chat_references (channel, chat, kind, label, made, refs)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (channel, chat) DO UPDATE SET kind = excluded.kind,"
+            " label = excluded.label, made = excluded.made, refs = excluded.refs"
+            " WHERE excluded.made >= chat_references.made",
             (
                 str(channel),
                 chat,
