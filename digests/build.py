@@ -45,16 +45,18 @@ def _entry(story: RankedStory, also: tuple[str, ...]) -> Entry:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """CPython's cyclic garbage collector paused for the block (when it is on at all).
 
-    A day's build allocates some 200,000 small objects (matches, hits, stories) that all live until
-    the digest is done; the collector, triggered every few hundred allocations, would traverse the
-    growing heap again and again for nothing: 0.35 s of a 2 s build (5,000 items, 50 topics). They
-    form no reference cycles, and any other garbage is only collected later. The switch is global:
-    another thread allocating meanwhile just collects later too.
+    Building and rendering a day's digests allocates hundreds of thousands of small objects
+    (occurrences, hits, matches, stories, entries, views) that live until the digests are done and
+    that reference counting frees; the collector, triggered every few hundred allocations, would
+    traverse the growing heap again and again for nothing: 0.35 s of a 2 s build (5,000 items, 50
+    topics), and 3.19 → 2.88 s for 200 subscriptions' digests (medians of 4 alternated runs). They
+    form no reference cycles; any other garbage is collected once the collector runs again. The
+    switch is global: another thread allocating meanwhile just collects later too.
     """
-    if not gc.isenabled():
+    if not gc.isenabled():  # paused already (nested, or another thread's build): leave it be
         yield
         return
     gc.disable()
@@ -80,7 +82,7 @@ def build_digest(
 
     Each story is shown once, under its strongest topic, unless ``repeat_stories``.
     """
-    with _collector_paused():
+    with collector_paused():
         digest = _build(items, topics, day, timezone, top, priority or {}, repeat_stories)
     return replace(digest, first_day=first_day) if first_day is not None and first_day < day else digest
 
@@ -133,6 +135,6 @@ def for_subscription(digest: Digest, topics: Sequence[str], label: str = "") -> 
             return replace(digest, label=label)
         wanted = set(topics)
         return replace(digest, sections=tuple(s for s in digest.sections if s.name in wanted), label=label)
-    with _collector_paused():  # placement allocates little, but the day's digest is a large heap
+    with collector_paused():  # placement allocates little, but the day's digest is a large heap
         sections = digest.pool.sections(topics)
     return replace(digest, sections=sections, label=label)

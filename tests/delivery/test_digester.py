@@ -267,7 +267,7 @@ def test_the_cycle_collector_is_paused_while_digests_are_built_and_runs_again_af
     import gc
 
     from bot.delivery import digester as module
-    from digests.build import build_digest
+    from digests.build import build_digest, collector_paused
 
     seen: list[bool] = []
 
@@ -281,9 +281,9 @@ def test_the_cycle_collector_is_paused_while_digests_are_built_and_runs_again_af
     report = Digester(make_config(tmp_path), seeded, lambda: DUE + timedelta(minutes=1)).queue_due()
     assert report.queued and seen == [False]
     assert gc.isenabled()
-    with pytest.raises(RuntimeError), module.collector_paused():
+    with pytest.raises(RuntimeError), collector_paused():
         assert not gc.isenabled()
-        with module.collector_paused():  # nested: the outer one turns it back on
+        with collector_paused():  # nested: the outer one turns it back on
             pass
         assert not gc.isenabled()
         raise RuntimeError
