@@ -64,7 +64,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -77,6 +77,7 @@ from bot.delivery.pacing import Limit, Pacer
 from bot.domain.models import Channel, app_chat, app_conversation
 from bot.domain.safetext import cap, clean
 from bot.texts import chat as T
+from bot.texts import cli as cli_texts
 from bot.texts import digest as digest_texts
 from digests.render_robots import render_dingtalk
 from handlers.commands import find_command, parse_line
@@ -120,6 +121,8 @@ SESSION_MARGIN_MS = 60_000
 SEND_LIMITS = (Limit(20, 60.0),)
 # An answer that says "too many calls" (HTTP 403 QpsLimit…, 429, flow control) waits this long.
 THROTTLE_WAIT = 60.0
+# How long the SDK waits before it asks for a new connection after a failed one.
+SDK_RETRY_SECONDS = 10
 ACCESS_TOKEN_MARGIN = 300  # seconds before expiry at which a new access token is fetched
 MAX_ANSWER_BYTES = 64 * 1024
 # Begins the detail of a send refused for the app's credentials: such a chat's subscription is
@@ -205,13 +208,24 @@ class _StreamClient(DingTalkStreamClient):  # type: ignore[misc]
     ticket from start()'s own check)."""
 
     def __init__(
-        self, credential: Any, logger: logging.Logger, opener: Callable[[], dict[str, str] | None]
+        self,
+        credential: Any,
+        logger: logging.Logger,
+        opener: Callable[[], dict[str, str] | None],
+        opened: Callable[[], None],
     ) -> None:
         super().__init__(credential, logger=logger)
         self._opener = opener
+        self._opened = opened
 
     def open_connection(self) -> dict[str, str] | None:
         return self._opener()
+
+    async def keepalive(self, ws: Any, ping_interval: int = 60) -> None:
+        # start() begins its keepalive task the moment its WebSocket is open: the one place that
+        # says a (re)connection succeeded.
+        self._opened()
+        await super().keepalive(ws, ping_interval)
 
 
 class _Inbox(CallbackHandler):  # type: ignore[misc]
@@ -464,6 +478,10 @@ class DingTalkAdapter:
         self._sdk_task: asyncio.Future[Any] | None = None
         self._prefetched: dict[str, str] | None = None
         self._open_failure: str | None = None  # the failure last logged by the SDK's opener
+        # The connection's state as last recorded for `status` (read and written in the SDK's
+        # thread): the service records the start; reconnects happen inside the SDK.
+        self._stream_state = "connecting"
+        self._recorded_once = False
         _SDK_FILTER.secrets.update({self._secret})
         _quiet_sdk_loggers()
 
@@ -512,7 +530,9 @@ class DingTalkAdapter:
         # The SDK's class attribute, for any of its code that reads it; the adapter's opener uses
         # its own api_url.
         DingTalkStreamClient.OPEN_CONNECTION_API = self._url(OPEN_PATH)
-        client = _StreamClient(Credential(self._key, self._secret), sdk_log, self._open_for_sdk)
+        client = _StreamClient(
+            Credential(self._key, self._secret), sdk_log, self._open_for_sdk, self._socket_open
+        )
         client.register_callback_handler(TOPIC_BOT_MESSAGE, _Inbox(self._take))
         _quiet_sdk_loggers()  # making a handler set the SDK's loggers to INFO: back to WARNING
         self._client = client
@@ -638,6 +658,8 @@ class DingTalkAdapter:
         if first is not None:
             return first
         log.info("DingTalk Stream: opening a new connection")
+        if self._stream_state == "connected":
+            self._post_state("connecting", cli_texts.PLATFORM_RECONNECTING)
         try:
             with httpx.Client(timeout=OPEN_TIMEOUT, follow_redirects=False) as http:
                 opened = self._opened(http.post(self._url(OPEN_PATH), json=self._open_body()))
@@ -660,6 +682,32 @@ class DingTalkAdapter:
             log.error("%s; trying again every 10 s (fix the credentials and restart)", error)
         else:
             log.warning("%s; trying again every 10 s", error)
+        # The SDK goes on trying, refused credentials included (a restart is how new ones take
+        # effect): "retrying", with the refusal in the detail.
+        self._post_state("retrying", str(error), self._now() + timedelta(seconds=SDK_RETRY_SECONDS))
+
+    def _socket_open(self) -> None:
+        """In the SDK's thread: its WebSocket is open (the first time, or again after a loss)."""
+        if self._stream_state == "connected":
+            return
+        if self._recorded_once:
+            log.info("DingTalk Stream connected again")
+        self._post_state("connected")
+
+    def _post_state(self, state: str, detail: str = "", next_attempt: datetime | None = None) -> None:
+        """In the SDK's thread: record the connection's state (on the service's loop)."""
+        first, self._recorded_once = not self._recorded_once, True
+        self._stream_state = state
+        if first and state == "connected":
+            return  # the first connection: start() returns on it, and the service records that
+        loop = self._loop
+        if loop is None or self._stopping:
+            return
+        work = self.worker.record_state(self.platform, state, detail, next_attempt)
+        try:
+            asyncio.run_coroutine_threadsafe(work, loop)
+        except RuntimeError:  # the service's loop is closing
+            work.close()
 
     # --- incoming messages ------------------------------------------------------------------
 

@@ -58,9 +58,10 @@ from bot.adapters.worker import HandlerWorker, RecentIds
 from bot.config import AppConfig, Config
 from bot.delivery.channels import ConnectError, Failure, SendError
 from bot.delivery.pacing import Limit, Pacer
-from bot.domain.models import Channel, PlatformState, app_chat, app_conversation
+from bot.domain.models import Channel, app_chat, app_conversation
 from bot.domain.safetext import ELLIPSIS, html_to_text, safe_url
 from bot.texts import chat as T
+from bot.texts import cli as cli_texts
 from digests.render_robots import render_feishu
 from handlers.commands import action_needs_admin, find_command, parse_line
 from handlers.markup import text_reply, to_markdown
@@ -937,7 +938,7 @@ class FeishuAdapter:
     def _reconnecting(self, link: _LongConnection) -> None:
         if link is self._link and not self._stopping:
             log.warning("Feishu long connection lost; the SDK is reconnecting")
-            self._spawn(self._record("connecting", "长连接中断，正在重连"))
+            self._spawn(self._record("connecting", cli_texts.PLATFORM_RECONNECTING))
 
     def _reconnected(self, link: _LongConnection) -> None:
         if link is self._link and not self._stopping:
@@ -975,17 +976,8 @@ class FeishuAdapter:
             self._recovery = None
 
     async def _record(self, state: str, detail: str = "", next_attempt: datetime | None = None) -> None:
-        """Save the platform's state for ``finews-bot status`` (the service records the rest)."""
-        record = PlatformState(self.platform, state, detail[:300], next_attempt, self._now())
-
-        def save(ctx: Context) -> None:
-            with ctx.store.transaction():
-                ctx.store.save_platform_state(record)
-
-        try:
-            await self.worker.call(save)
-        except Exception:
-            log.exception("could not record Feishu's state")
+        """Record the connection's state for ``finews-bot status`` (as the service does at start)."""
+        await self.worker.record_state(self.platform, state, detail, next_attempt)
 
     async def _resume_refused(self) -> None:
         """Subscriptions paused because Feishu refused the credentials go on now that it accepts

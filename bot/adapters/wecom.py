@@ -98,7 +98,7 @@ from bot.adapters.worker import HandlerWorker, RecentIds
 from bot.config import AppConfig, Config
 from bot.delivery.channels import ConnectError, Failure, SendError
 from bot.delivery.pacing import Limit, Pacer
-from bot.domain.models import Channel, PlatformState, app_chat, app_conversation
+from bot.domain.models import Channel, app_chat, app_conversation
 from bot.domain.safetext import cap, clean
 from bot.texts import chat as T
 from digests.render_robots import render_wecom
@@ -106,7 +106,7 @@ from handlers.commands import parse_line
 from handlers.markup import to_markdown
 from handlers.pager import turns_page
 from handlers.permissions import Role
-from handlers.request import Button, ChatType, Context, Reply, Request, Style
+from handlers.request import Button, ChatType, Reply, Request, Style
 
 log = logging.getLogger(__name__)
 
@@ -558,16 +558,7 @@ class WeComAdapter:
 
     async def _record(self, state: str, detail: str = "", next_attempt: datetime | None = None) -> None:
         """Record the connection's state for ``finews-bot status`` (as the service does at start)."""
-        record = PlatformState(self.platform, state, detail[:300], next_attempt, self._now())
-
-        def save(ctx: Context) -> None:
-            with ctx.store.transaction():
-                ctx.store.save_platform_state(record)
-
-        try:
-            await self.worker.call(save)
-        except Exception:  # a status line is not worth the connection
-            log.exception("could not record 企业微信's state")
+        await self.worker.record_state(self.platform, state, detail, next_attempt)
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse, early: list[Frame]) -> str:
         """Read frames until the connection ends; why it ended."""

@@ -8,6 +8,7 @@ scheduler beside it) never waits on the database. Requests run one at a time, in
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from bot.config import Config
+from bot.domain.models import PlatformState
 from bot.store import Store
 from handlers.commands import dispatch
 from handlers.pager import Pager
@@ -23,6 +25,8 @@ from handlers.reference_writer import ReferenceWriter
 from handlers.request import Context, Reply, Request
 
 _T = TypeVar("_T")
+
+log = logging.getLogger(__name__)
 
 
 class HandlerWorker:
@@ -56,6 +60,23 @@ class HandlerWorker:
         """Run ``work`` with the worker's context in its thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: work(self.context()))
+
+    async def record_state(
+        self, platform: str, state: str, detail: str = "", next_attempt: datetime | None = None
+    ) -> None:
+        """Save a platform's connection state for ``finews-bot status`` (the service records the
+        start and the stop; an adapter what happens to its connection in between). A failure is
+        logged, never raised: a status line is not worth the connection."""
+        record = PlatformState(platform, state, detail[:300], next_attempt, self._now())
+
+        def save(ctx: Context) -> None:
+            with ctx.store.transaction():
+                ctx.store.save_platform_state(record)
+
+        try:
+            await self.call(save)
+        except Exception:
+            log.exception("could not record %s's state", platform)
 
     def _close_stores(self) -> None:
         for store in self._stores:

@@ -95,6 +95,8 @@ PLATFORM_NAMES = {"telegram": "Telegram", "dingtalk": "钉钉", "feishu": "飞�
 PLATFORM_LINE = "  {name}：{state}（{when}）"
 PLATFORM_NEVER = "  {name}：已配置，尚未连接（finews-bot run 运行后连接）"
 PLATFORM_DETAIL = "    {detail}"
+# The detail of "connecting" while a platform's SDK reconnects a lost long connection.
+PLATFORM_RECONNECTING = "长连接中断，正在重连"
 PLATFORM_STATES = {
     "connecting": "连接中",
     "connected": "已连接",

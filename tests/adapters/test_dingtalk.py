@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,7 +32,7 @@ from bot.adapters.dingtalk import (
 )
 from bot.config import AppConfig, Config
 from bot.delivery.channels import ConnectError, Failure, SendError
-from bot.domain.models import Channel
+from bot.domain.models import Channel, PlatformState
 from bot.store import Store
 from bot.texts import chat as T
 from handlers.markup import text_reply
@@ -194,6 +195,34 @@ def test_a_disconnect_frame_is_followed_by_a_new_connection_that_answers(
     dingtalk_fake.wait_for_connections(2, timeout=5)
     dingtalk_fake.wait_until(lambda: len(dingtalk_fake.live_connections) == 1, what="one live connection")
 
+    assert ZHUZHOU_TITLE in say_and_wait(dingtalk_fake, "最新 株洲")
+
+
+def state_of(config: Config) -> PlatformState | None:
+    with Store(config.database) as store:
+        return store.platform_states().get("dingtalk")
+
+
+@pytest.mark.slow  # the SDK waits 10 s before it asks again for a connection
+def test_status_follows_the_sdk_s_reconnects(
+    dingtalk_fake: DingTalkFake, connected: DingTalkAdapter, config: Config
+) -> None:
+    assert state_of(config) is None  # the first connection is the service's to record
+    dingtalk_fake.fail_next_opens(1, status=503)
+    dingtalk_fake.disconnect_frame()
+    dingtalk_fake.wait_until(
+        lambda: (state := state_of(config)) is not None and state.state == "retrying",
+        what="the failed reconnect recorded",
+    )
+    failing = state_of(config)
+    assert failing is not None and "503" in failing.detail
+    assert failing.next_attempt == NOW + timedelta(seconds=10)
+
+    dingtalk_fake.wait_for_connections(2, timeout=20)
+    dingtalk_fake.wait_until(
+        lambda: (state := state_of(config)) is not None and state.state == "connected",
+        what="the reconnection recorded",
+    )
     assert ZHUZHOU_TITLE in say_and_wait(dingtalk_fake, "最新 株洲")
 
 
