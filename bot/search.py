@@ -176,17 +176,22 @@ class TopicVerdicts:
     with thousands of candidates takes half a second, and a chat asks the same topics again and
     again. A verdict holds for the topic exactly as it was (any edit makes it another topic here)
     and the item exactly as it was (its content hash): an updated item is checked again. One per
-    thread that answers queries (a chat adapter's worker); bounded, the least recently asked topic
-    forgotten first.
+    thread that answers queries (a chat adapter's worker).
+
+    Bounded, since the worker lives as long as the service: at most ``topics`` topics (the least
+    recently asked forgotten first), each with at most ``items_per_topic`` verdicts (then started
+    afresh: a query reaches about :data:`EXACT_COUNT_LIMIT` candidates, and older verdicts pile up
+    as news arrives). A verdict is one int (the content hash's hash and the answer), about 100 bytes
+    with its key: 16 topics × 20,000 verdicts stay near 30 MiB at worst.
     """
 
-    def __init__(self, topics: int = 32, items_per_topic: int = 100_000) -> None:
+    def __init__(self, topics: int = 16, items_per_topic: int = 4 * EXACT_COUNT_LIMIT) -> None:
         self.topics = topics
         self.items_per_topic = items_per_topic
-        self._by_topic: OrderedDict[str, dict[int, tuple[str, bool]]] = OrderedDict()
+        self._by_topic: OrderedDict[str, dict[int, int]] = OrderedDict()
 
-    def of(self, topic: Topic) -> dict[int, tuple[str, bool]]:
-        """The verdicts on one topic: seq → (content hash, matched)."""
+    def of(self, topic: Topic) -> dict[int, int]:
+        """The verdicts on one topic: seq → :func:`verdict` of its content hash and the answer."""
         key = repr(topic)
         verdicts = self._by_topic.get(key)
         if verdicts is None or len(verdicts) > self.items_per_topic:
@@ -195,6 +200,18 @@ class TopicVerdicts:
         while len(self._by_topic) > self.topics:
             self._by_topic.popitem(last=False)
         return verdicts
+
+
+def verdict(content_hash: str, matched: bool) -> int:
+    """An item's verdict as kept by :class:`TopicVerdicts`: the content hash's hash (with this
+    process' string hashing; telling versions of one item apart is all it is for) and the answer in
+    its lowest bit."""
+    return (hash(content_hash) << 1) | matched
+
+
+def _judged(kept: int | None) -> int | None:
+    """The content hash's hash a kept verdict was made for (None: not judged)."""
+    return None if kept is None else kept >> 1
 
 
 def _verified(
@@ -226,15 +243,15 @@ def _verified(
         if not keys:
             scanned = candidates  # items deleted since the count: every one left was checked
             break
-        unknown = [seq for seq, content in keys if known.get(seq, ("", False))[0] != content]
+        unknown = [seq for seq, content in keys if _judged(known.get(seq)) != hash(content)]
         fresh = store.items_by_seq(unknown) if unknown else {}
         for seq, content in keys:
             stored = fresh.get(seq)
             if stored is not None:
-                known[seq] = (content, bool(matcher.match(stored.item)))
+                known[seq] = verdict(content, bool(matcher.match(stored.item)))
             elif seq not in known:
                 continue  # deleted since it was listed
-            if known[seq][1]:
+            if known[seq] & 1:
                 if offset <= found < offset + limit:
                     page_seqs.append(seq)
                     if stored is not None:

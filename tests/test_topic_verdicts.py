@@ -11,7 +11,7 @@ import pytest
 
 from bot import search
 from bot.domain.models import Item, ItemKind, Topic
-from bot.search import NewsReply, TopicVerdicts
+from bot.search import NewsReply, TopicVerdicts, verdict
 from bot.store import Store, StoredItem
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -102,9 +102,18 @@ def test_a_changed_item_or_an_edited_topic_is_judged_again(tmp_path: Path) -> No
 def test_verdicts_forget_the_least_recently_asked_topic() -> None:
     verdicts = TopicVerdicts(topics=2)
     a, b, c = (Topic(name, (name,)) for name in ("甲", "乙", "丙"))
-    verdicts.of(a)[1] = ("h", True)
-    verdicts.of(b)[1] = ("h", True)
+    verdicts.of(a)[1] = verdict("h", True)
+    verdicts.of(b)[1] = verdict("h", True)
     verdicts.of(a)  # asked again: b is now the oldest
     verdicts.of(c)
-    assert verdicts.of(a) == {1: ("h", True)}
+    assert verdicts.of(a) == {1: verdict("h", True)}
     assert verdicts.of(b) == {}
+
+
+def test_a_topic_s_verdicts_are_bounded() -> None:
+    verdicts = TopicVerdicts(items_per_topic=3)
+    topic = Topic("甲", ("甲",))
+    kept = verdicts.of(topic)
+    kept.update({seq: verdict(str(seq), seq % 2 == 0) for seq in range(4)})
+    assert verdicts.of(topic) == {}  # past the bound: started afresh rather than grown
+    assert verdict("h", True) & 1 and not verdict("h", False) & 1
