@@ -16,8 +16,10 @@ import asyncio
 import contextlib
 import ssl
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
@@ -150,3 +152,54 @@ class AioServer:
             loop.close()
         self._loop = self._thread = None
         self._bound_port = None
+
+
+class PlatformFake:
+    """What every chat-platform fake shares: its server's life cycle (also as a context manager),
+    the records it keeps under one condition, and waiting for them from the test's thread.
+
+    A fake sets ``_server`` and ``_cond`` in its ``__init__`` and names its platform in ``NAME``
+    (for timeouts); one with timers of its own cancels them in ``_cancel_timers``.
+    """
+
+    NAME = "platform"
+    _server: AioServer
+    _cond: threading.Condition
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server.running:
+            with contextlib.suppress(Exception):
+                self._server.call(self._cancel_timers)
+        self._server.stop()
+
+    def _cancel_timers(self) -> None:
+        """On the server's loop, before it stops: cancel what the fake scheduled (none here)."""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def wait_until(
+        self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
+    ) -> None:
+        """Block until ``predicate()`` (evaluated under the records' lock) holds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{self.NAME} fake: no {what} within {timeout} s")
+                self._cond.wait(min(remaining, 0.1))
+
+    def _record(self, target: list[T], item: T) -> None:
+        with self._cond:
+            target.append(item)
+            self._cond.notify_all()

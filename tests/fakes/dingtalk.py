@@ -141,15 +141,14 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from aiohttp import WSMsgType, web
 
 from tests.fakes import _ids
-from tests.fakes._aioserver import AioServer
+from tests.fakes._aioserver import AioServer, PlatformFake
 from tests.fakes.robots import PlatformError, _check_dingtalk_body, _parse_object
 
 T = TypeVar("T")
@@ -345,7 +344,7 @@ class _Card:
     body: Json
 
 
-class DingTalkFake:
+class DingTalkFake(PlatformFake):
     """DingTalk Stream mode and robot reply APIs on 127.0.0.1.
 
     >>> with DingTalkFake() as fake:
@@ -355,6 +354,8 @@ class DingTalkFake:
     ...     fake.say("金融办工作群", "zhangsan", "最新 株洲")
     ...     fake.wait_for_replies(1)
     """
+
+    NAME = "DingTalk"
 
     def __init__(
         self,
@@ -402,24 +403,6 @@ class DingTalkFake:
         self._rejected: list[Rejected] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server.running:
-            with contextlib.suppress(Exception):
-                self._server.call(self._cancel_timers)
-        self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
@@ -638,18 +621,6 @@ class DingTalkFake:
         with self._cond:
             return list(self._rejected)
 
-    def wait_until(
-        self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
-    ) -> None:
-        """Block until ``predicate()`` (evaluated under the records' lock) holds."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"DingTalk fake: no {what} within {timeout} s")
-                self._cond.wait(min(remaining, 0.1))
-
     def wait_for_connections(self, count: int = 1, timeout: float = 5.0) -> list[ConnectionInfo]:
         """Block until at least ``count`` connections were opened in all; returns them all."""
         self.wait_until(lambda: len(self._connection_log) >= count, timeout, f"{count} connections")
@@ -674,11 +645,6 @@ class DingTalkFake:
     def wait_for_deliveries(self, count: int, timeout: float = 5.0) -> list[Delivery]:
         self.wait_until(lambda: len(self._deliveries) >= count, timeout, f"{count} deliveries")
         return self.deliveries
-
-    def _record(self, target: list[T], item: T) -> None:
-        with self._cond:
-            target.append(item)
-            self._cond.notify_all()
 
     # --- the loop side: pushing ---------------------------------------------------------------
 

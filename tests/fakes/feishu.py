@@ -124,16 +124,15 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from aiohttp import WSMsgType, web
 
 from tests.fakes import _ids
 from tests.fakes import _pbframe as pb
-from tests.fakes._aioserver import AioServer
+from tests.fakes._aioserver import AioServer, PlatformFake
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -336,7 +335,7 @@ class FeishuError(Exception):
         self.code, self.msg, self.status = code, msg, status
 
 
-class FeishuFake:
+class FeishuFake(PlatformFake):
     """Feishu's long connection and IM APIs on 127.0.0.1.
 
     >>> with FeishuFake(client_config=FAST_CONFIG) as fake:
@@ -344,6 +343,8 @@ class FeishuFake:
     ...     fake.wait_for_connections(1)
     ...     fake.say("金融办工作群", "王主任", "最新 株洲")
     """
+
+    NAME = "Feishu"
 
     def __init__(
         self,
@@ -397,24 +398,6 @@ class FeishuFake:
         self._seq = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server.running:
-            with contextlib.suppress(Exception):
-                self._server.call(self._cancel_timers)
-        self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
@@ -637,17 +620,6 @@ class FeishuFake:
         with self._cond:
             return self._store[message_id].message
 
-    def wait_until(
-        self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
-    ) -> None:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"Feishu fake: no {what} within {timeout} s")
-                self._cond.wait(min(remaining, 0.1))
-
     def wait_for_connections(self, count: int = 1, timeout: float = 5.0) -> list[ConnectionInfo]:
         self.wait_until(lambda: len(self._connection_log) >= count, timeout, f"{count} connections")
         return self.connections
@@ -663,11 +635,6 @@ class FeishuFake:
     def wait_for_deliveries(self, count: int, timeout: float = 5.0) -> list[Delivery]:
         self.wait_until(lambda: len(self._deliveries) >= count, timeout, f"{count} deliveries")
         return self.deliveries
-
-    def _record(self, target: list[T], item: T) -> None:
-        with self._cond:
-            target.append(item)
-            self._cond.notify_all()
 
     # --- the loop side --------------------------------------------------------------------------
 

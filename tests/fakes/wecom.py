@@ -85,15 +85,13 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from aiohttp import WSMsgType, web
 
 from tests.fakes import _ids
-from tests.fakes._aioserver import AioServer
+from tests.fakes._aioserver import AioServer, PlatformFake
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -187,7 +185,7 @@ class _Callback:
     deadline: float  # monotonic: replies after it are refused
 
 
-class WeComFake:
+class WeComFake(PlatformFake):
     """WeCom's smart-robot long connection on 127.0.0.1 (``tls=True``: wss, for the official SDK).
 
     >>> with WeComFake(tls=True) as fake:
@@ -196,6 +194,8 @@ class WeComFake:
     ...     fake.wait_for_connections(1)
     ...     fake.say("金融办工作群", "zhangsan", "最新 株洲")
     """
+
+    NAME = "WeCom"
 
     def __init__(
         self,
@@ -233,21 +233,6 @@ class WeComFake:
         self._replies: list[Reply] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def ws_url(self) -> str:
@@ -366,17 +351,6 @@ class WeComFake:
         with self._cond:
             return list(self._replies)
 
-    def wait_until(
-        self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
-    ) -> None:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"WeCom fake: no {what} within {timeout} s")
-                self._cond.wait(min(remaining, 0.1))
-
     def wait_for_connections(self, count: int = 1, timeout: float = 5.0) -> list[ConnectionInfo]:
         """Block until ``count`` connections have subscribed successfully in all."""
         self.wait_until(
@@ -389,11 +363,6 @@ class WeComFake:
     def wait_for_replies(self, count: int = 1, timeout: float = 5.0) -> list[Reply]:
         self.wait_until(lambda: len(self._replies) >= count, timeout, f"{count} replies")
         return self.replies
-
-    def _record(self, target: list[T], item: T) -> None:
-        with self._cond:
-            target.append(item)
-            self._cond.notify_all()
 
     # --- the loop side --------------------------------------------------------------------------
 
