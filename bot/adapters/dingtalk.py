@@ -675,6 +675,9 @@ class DingTalkAdapter:
         return opened
 
     def _open_failed(self, error: ConnectError) -> None:
+        # The SDK goes on trying, refused credentials included (a restart is how new ones take
+        # effect): "retrying", with the reason and when it tries next, at every failure.
+        self._post_state("retrying", str(error), self._now() + timedelta(seconds=SDK_RETRY_SECONDS))
         if str(error) == self._open_failure:
             return  # said already; the SDK tries again every 10 s
         self._open_failure = str(error)
@@ -682,9 +685,6 @@ class DingTalkAdapter:
             log.error("%s; trying again every 10 s (fix the credentials and restart)", error)
         else:
             log.warning("%s; trying again every 10 s", error)
-        # The SDK goes on trying, refused credentials included (a restart is how new ones take
-        # effect): "retrying", with the refusal in the detail.
-        self._post_state("retrying", str(error), self._now() + timedelta(seconds=SDK_RETRY_SECONDS))
 
     def _socket_open(self) -> None:
         """In the SDK's thread: its WebSocket is open (the first time, or again after a loss)."""
