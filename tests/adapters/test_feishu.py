@@ -35,7 +35,7 @@ from bot.store import Store
 from bot.texts import chat as T
 from digests.render_robots import render_feishu
 from handlers.request import ChatType
-from tests.fakes.feishu import FAST_CONFIG, FeishuFake, SentMessage
+from tests.fakes.feishu import FAST_CONFIG, FeishuFake, SentMessage, buttons_of, text_of
 from tests.helpers.chat import NOW, ZHUZHOU_TITLE, import_seeds
 from tests.helpers.digests import make_digest, make_entry, section
 
@@ -128,27 +128,6 @@ def site(tmp_path: Path, seeded: Path, fake: FeishuFake) -> Iterator[Site]:
         yield built
     finally:
         built.close()
-
-
-def text_of(message: SentMessage) -> str:
-    """What a user reads in a post, a card or a text."""
-    body = message.json
-    if message.msg_type == "post":
-        locale = next(iter(body.values()))
-        return "\n".join("".join(node.get("text", "") for node in line) for line in locale["content"])
-    if message.msg_type == "interactive":
-        return "\n".join(e["content"] for e in body["elements"] if e["tag"] == "markdown")
-    return message.text
-
-
-def buttons_of(message: SentMessage) -> dict[str, str]:
-    """A card's buttons: label → action."""
-    return {
-        button["text"]["content"]: button["value"]["action"]
-        for element in message.json.get("elements", [])
-        if element["tag"] == "action"
-        for button in element["actions"]
-    }
 
 
 def state_of(config: Config) -> tuple[str, str] | None:

@@ -30,7 +30,7 @@ from tests.e2e.bot_process import (
     wait_until,
     write_config,
 )
-from tests.fakes.feishu import FAST_CONFIG, FeishuFake, SentMessage
+from tests.fakes.feishu import FAST_CONFIG, FeishuFake, SentMessage, buttons_of, text_of
 
 # Every test here runs real processes and servers: seconds each.
 pytestmark = pytest.mark.slow
@@ -64,26 +64,6 @@ def feishu_config(folder: Path, admins: Sequence[str] = (), digest: dict[str, st
     with path.open("a", encoding="utf-8") as config:
         config.write(f"\n[feishu]\nadmins = {toml_value(list(admins))}\n")
     return path
-
-
-def text_of(message: SentMessage) -> str:
-    """What a user reads in a post, a card or a text."""
-    body = message.json
-    if message.msg_type == "post":
-        locale = next(iter(body.values()))
-        return "\n".join("".join(node.get("text", "") for node in line) for line in locale["content"])
-    if message.msg_type == "interactive":
-        return "\n".join(e["content"] for e in body["elements"] if e["tag"] == "markdown")
-    return message.text
-
-
-def buttons_of(message: SentMessage) -> dict[str, str]:
-    return {
-        button["text"]["content"]: button["value"]["action"]
-        for element in message.json.get("elements", [])
-        if element["tag"] == "action"
-        for button in element["actions"]
-    }
 
 
 def ask(fake: FeishuFake, group: str, user: str, text: str, *, private: bool = False) -> SentMessage:

@@ -256,6 +256,27 @@ class SentMessage:
         return value if isinstance(value, str) else ""
 
 
+def text_of(message: SentMessage) -> str:
+    """What a user reads in a post, a card or a text."""
+    body = message.json
+    if message.msg_type == "post":
+        locale = next(iter(body.values()))
+        return "\n".join("".join(node.get("text", "") for node in line) for line in locale["content"])
+    if message.msg_type == "interactive":
+        return "\n".join(e["content"] for e in body["elements"] if e["tag"] == "markdown")
+    return message.text
+
+
+def buttons_of(message: SentMessage) -> dict[str, str]:
+    """A card's buttons: label → action."""
+    return {
+        button["text"]["content"]: button["value"]["action"]
+        for element in message.json.get("elements", [])
+        if element["tag"] == "action"
+        for button in element["actions"]
+    }
+
+
 @dataclass(frozen=True)
 class Rejected:
     path: str
