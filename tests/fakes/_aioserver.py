@@ -17,9 +17,9 @@ import contextlib
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from aiohttp import web
 
@@ -154,6 +154,14 @@ class AioServer:
         self._bound_port = None
 
 
+class _Socket(Protocol):
+    """What a fake keeps of one WebSocket connection, as far as :class:`PlatformFake` needs it."""
+
+    connection_id: str
+    closed_at: float | None
+    how_closed: str | None
+
+
 class PlatformFake:
     """What every chat-platform fake shares: its server's life cycle (also as a context manager),
     the records it keeps under one condition, and waiting for them from the test's thread.
@@ -165,6 +173,8 @@ class PlatformFake:
     NAME = "platform"
     _server: AioServer
     _cond: threading.Condition
+    _connections: dict[str, Any]  # the open connections, by id
+    _connection_log: list[Any]  # every connection so far, oldest first
 
     def start(self) -> Self:
         self._server.start()
@@ -203,3 +213,22 @@ class PlatformFake:
         with self._cond:
             target.append(item)
             self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def _connected(
+        self, connection: _Socket, closed_by: Callable[[], str] = lambda: "client"
+    ) -> Iterator[None]:
+        """On the server's loop, while a connection is read: it is open and logged; at its end it
+        is closed (``closed_by()`` says who closed it, unless the fake did) and waiters woken."""
+        with self._cond:
+            self._connections[connection.connection_id] = connection
+        self._record(self._connection_log, connection)
+        try:
+            yield
+        finally:
+            with self._cond:
+                connection.closed_at = time.time()
+                if connection.how_closed is None:
+                    connection.how_closed = closed_by()
+                self._connections.pop(connection.connection_id, None)
+                self._cond.notify_all()

@@ -925,20 +925,10 @@ class FeishuFake(PlatformFake):
         connection = _Connection(
             str(uuid.uuid4()), ticket.device_id, ticket.service_id, ws, request, time.time()
         )
-        with self._cond:
-            self._connections[connection.connection_id] = connection
-        self._record(self._connection_log, connection)
-        try:
+        with self._connected(connection):
             async for message in ws:
                 if message.type == WSMsgType.BINARY:
                     await self._on_frame(connection, cast(bytes, message.data))
-        finally:
-            with self._cond:
-                connection.closed_at = time.time()
-                if connection.how_closed is None:
-                    connection.how_closed = "client"
-                self._connections.pop(connection.connection_id, None)
-                self._cond.notify_all()
         return ws
 
     async def _token(self, request: web.Request) -> web.Response:

@@ -507,18 +507,8 @@ class WeComFake(PlatformFake):
         ws = web.WebSocketResponse(autoping=True, max_msg_size=8 * 1024 * 1024)
         await ws.prepare(request)
         connection = _Connection(str(uuid.uuid4()), ws, request, time.time())
-        with self._cond:
-            self._connections[connection.connection_id] = connection
-        self._record(self._connection_log, connection)
-        try:
+        with self._connected(connection):
             async for message in ws:
                 if message.type == WSMsgType.TEXT:
                     await self._on_frame(connection, cast(str, message.data))
-        finally:
-            with self._cond:
-                connection.closed_at = time.time()
-                if connection.how_closed is None:
-                    connection.how_closed = "client"
-                self._connections.pop(connection.connection_id, None)
-                self._cond.notify_all()
         return ws
