@@ -80,7 +80,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 # Third-party libraries that tie code to a platform, the network or the scheduler, and the only
-# units that may import each. Everything else (msgspec, selectolax, pyahocorasick…) is free to use.
+# units that may import each. Everything else (msgspec, selectolax, ahocorasick_rs…) is free to use.
 CHAT_PLATFORMS = ("telegram", "dingtalk_stream", "lark_oapi", "wechatpy", "aibot")
 RESTRICTED: dict[str, set[str]] = {
     **{library: {"bot.adapters"} for library in CHAT_PLATFORMS},

@@ -156,6 +156,17 @@ def test_overlapping_keywords_are_all_found() -> None:
     assert [(h.keyword, h.count) for h in match.hits] == [("上市", 3), ("上市公司", 2), ("市公", 2)]
 
 
+def test_a_lone_surrogate_in_the_text_is_matched_around_and_keeps_positions() -> None:
+    # A broken feed can leave half a UTF-16 pair in a text, which has no UTF-8 form.
+    text = "株洲\ud800企业上市，" + ZHUZHOU
+    topic = Topic("上市", ("上市",), near={"上市": ("企业",)})
+    match = one(topic, item(text, title="企业\udc00上市"))
+    assert match is not None
+    # Positions in characters as written, the surrogate counted as one; 株洲上市 in ZHUZHOU is nine
+    # characters after 企业 (counted), its 千亿市值上市公司 much further (not near).
+    assert [(h.field, h.count, h.first) for h in match.hits] == [(Field.TITLE, 1, 3), (Field.TEXT, 2, 5)]
+
+
 GUARANTEE_HIT = "正文命中「融资担保」4 次"
 ZHUZHOU_HIT = "正文命中「上市」2 次"
 IPO_HIT = "正文命中「上市」1 次"
