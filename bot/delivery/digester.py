@@ -236,4 +236,8 @@ class Digester:
                         if parts is not None:
                             (report.queued if parts else report.silent).append(f"{where} ({parts})")
                     due = last_due(sub.time, sub.days, tz, due - timedelta(seconds=1))
+            # Freed while the collector is paused: the day's matches, stories and renderings are
+            # hundreds of thousands of objects, which its first pass after the pause would
+            # otherwise traverse once more for nothing (0.13 s of a 2 s run, 200 subscriptions).
+            digests.clear()
         return report
