@@ -20,7 +20,7 @@ from bot.domain.models import Item, Topic
 from bot.domain.textindex import split_query
 from digests.cluster import cluster_items
 from digests.placement import StoryPool, TopicStories
-from digests.rank import RankedStory, SourcePriority, outlet_of, rank_stories, topic_strength
+from digests.rank import RankedStory, SourcePriority, outlet_of, rank_stories
 from digests.rules import TopicMatcher
 from digests.snippets import highlight
 from digests.values import Digest, Entry, Match, Outlet
@@ -118,7 +118,7 @@ def _build(
         # given matters.
         ranked = tuple(rank_stories(list(by_story.values()), priority))
         keys = tuple(story_of[story.matches[0].item.id] for story in ranked)
-        strength = {key: topic_strength(story.matches) for key, story in zip(keys, ranked, strict=True)}
+        strength = {key: story.strength for key, story in zip(keys, ranked, strict=True)}
         ranked_topics.append(TopicStories(topic.name, topic.description, ranked, keys, strength))
     pool = StoryPool(ranked_topics, top, repeat, _entry)
     return Digest(day, timezone, pool.sections(), items_considered=len(items), pool=pool)

@@ -33,12 +33,13 @@ OUTLETS = 1.0  # two outlets add 0.69, five 1.61, twenty 3.0
 RECENCY = 0.5  # at most half a point: it orders otherwise equal stories, it does not outweigh them
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a day's digest makes one per topic and story (see Match)
 class RankedStory:
-    """A story within one topic, and its score."""
+    """A story within one topic, its score, and how strongly it belongs to the topic."""
 
     matches: tuple[Match, ...]  # the story's copies relevant to the topic, earliest first
     score: float
+    strength: float  # topic_strength(matches): the part of the score that depends on the topic
 
 
 def source_priority_of(item: Item, priority: SourcePriority) -> float:
@@ -71,27 +72,19 @@ def topic_strength(copies: Sequence[Match]) -> float:
     story matching several topics of a digest is shown once, under its strongest
     (:mod:`digests.placement`).
     """
-    if len(copies) == 1:  # most stories: without generators (a day has tens of thousands)
-        copy = copies[0]
-        title = False
-        for hit in copy.hits:
-            if hit.field is Field.TITLE:
-                title = True
-                break
-        return TITLE_BONUS * title + math.log1p(copy.relevance)
     title = any(h.field is Field.TITLE for m in copies for h in m.hits)
     return TITLE_BONUS * title + math.log1p(max(m.relevance for m in copies))
 
 
-def _base_score(copies: Sequence[Match], priority: SourcePriority) -> float:
-    title = any(h.field is Field.TITLE for m in copies for h in m.hits)
-    relevance = max(m.relevance for m in copies)
+def _base_score(copies: Sequence[Match], priority: SourcePriority) -> tuple[float, float]:
+    """The score without recency, and the topic strength (the sum's first two terms)."""
+    strength = topic_strength(copies)
     outlets = len({outlet_of(m.item) for m in copies})
     source = max(source_priority_of(m.item, priority) for m in copies) if priority else 0.0
-    return TITLE_BONUS * title + math.log1p(relevance) + OUTLETS * math.log(outlets) + source
+    return strength + OUTLETS * math.log(outlets) + source, strength
 
 
-def _single_score(copy: Match, priority: SourcePriority) -> float:
+def _single_score(copy: Match, priority: SourcePriority) -> tuple[float, float]:
     """:func:`_base_score` of a story with one copy, the common case (a day has tens of thousands
     of topic-story pairs), without its generators: the same terms, the same float operations."""
     title = False
@@ -99,8 +92,9 @@ def _single_score(copy: Match, priority: SourcePriority) -> float:
         if hit.field is Field.TITLE:
             title = True
             break
+    strength = TITLE_BONUS * title + math.log1p(copy.relevance)
     source = source_priority_of(copy.item, priority) if priority else 0.0
-    return TITLE_BONUS * title + math.log1p(copy.relevance) + OUTLETS * math.log(1) + source
+    return strength + OUTLETS * math.log(1) + source, strength
 
 
 def rank_stories(stories: Sequence[Sequence[Match]], priority: SourcePriority) -> list[RankedStory]:
@@ -108,7 +102,7 @@ def rank_stories(stories: Sequence[Sequence[Match]], priority: SourcePriority) -
 
     Each story is the non-empty list of its copies' matches for the topic; empty ones are dropped.
     """
-    ranked = [RankedStory(copies, score) for copies, score in _scored(stories, priority)]
+    ranked = [RankedStory(*scored) for scored in _scored(stories, priority)]
     ranked.sort(key=_best_first)
     return ranked
 
@@ -126,14 +120,15 @@ def top_stories(
         best = heapq.nsmallest(top, scored, key=_best_first_scored)
     else:  # all of them, or a slice from the end (a negative top): every story is ordered
         best = sorted(scored, key=_best_first_scored)[:top]
-    return len(scored), [RankedStory(copies, score) for copies, score in best]
+    return len(scored), [RankedStory(*story) for story in best]
 
 
-_Scored = tuple[tuple[Match, ...], float]  # a story's copies, earliest first, and its score
+# A story's copies, earliest first, its score and its strength in the topic.
+_Scored = tuple[tuple[Match, ...], float, float]
 
 
 def _scored(stories: Sequence[Sequence[Match]], priority: SourcePriority) -> list[_Scored]:
-    """Each non-empty story's copies, earliest first, and its score."""
+    """Each non-empty story's copies, earliest first, its score and its strength."""
     copies_of = [_earliest_first(story) for story in stories if story]
     if not copies_of:
         return []
@@ -143,8 +138,10 @@ def _scored(stories: Sequence[Sequence[Match]], priority: SourcePriority) -> lis
     scored = []
     for copies, first in zip(copies_of, firsts, strict=True):
         recency = (first - start).total_seconds() / span if span > 0 else 0.0
-        base = _single_score(copies[0], priority) if len(copies) == 1 else _base_score(copies, priority)
-        scored.append((copies, base + RECENCY * recency))
+        base, strength = (
+            _single_score(copies[0], priority) if len(copies) == 1 else _base_score(copies, priority)
+        )
+        scored.append((copies, base + RECENCY * recency, strength))
     return scored
 
 

@@ -148,7 +148,8 @@ def test_the_order_does_not_depend_on_the_input_order() -> None:
 def test_empty_input_and_empty_stories() -> None:
     assert rank_stories([], {}) == []
     assert rank_stories([[]], {}) == []
-    assert rank_stories([[], [match("a")]], {}) == [RankedStory((match("a"),), math.log1p(1.0))]
+    alone = math.log1p(1.0)  # its relevance, no title hit, one outlet, no priority, no span
+    assert rank_stories([[], [match("a")]], {}) == [RankedStory((match("a"),), alone, alone)]
 
 
 @pytest.mark.parametrize(
