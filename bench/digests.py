@@ -13,7 +13,7 @@ Measured, in one run:
 - the service's real path: ``Digester.queue_due`` on a SQLite file holding the day's items, with
   200 due subscriptions: reading the items, building once, writing each chat's Markdown and HTML
   files, rendering each chat's Telegram messages and queueing them in the outbox.
-Target: the service's path ≤ 2 s.
+Target: the service's path ≤ 2 s (the median of three runs, each on a database of its own).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import dataclasses
 import os
 import random
 import re
+import statistics
 import tempfile
 import time
 from collections import Counter
@@ -45,6 +46,7 @@ from digests.rules import TopicMatcher
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TARGET_SERVICE_PATH_S = 2.0
+SERVICE_RUNS = 3
 DAY = datetime(2026, 11, 20, tzinfo=SHANGHAI)
 BYLINES = ("（新华社）", "（人民日报）", "（记者 王磊）", "")
 
@@ -212,7 +214,10 @@ def measure_digests(
         "building the day's digest (match, merge, rank, snippets)",
         lambda: build_digest(items, topics, DAY.date(), "Asia/Shanghai"),
     )
-    service = service_path(items, topics, subscriptions, seed)
+    # The machine is shared and a single run of a few seconds can land on a busy moment: the
+    # median of three, each on a database and folder of its own.
+    runs = sorted(service_path(items, topics, subscriptions, seed) for _ in range(SERVICE_RUNS))
+    service = statistics.median(runs)
     return {
         "items": len(items),
         "topics": len(topics),
@@ -224,6 +229,7 @@ def measure_digests(
         "matching_vs_fold": matching / baseline,
         "build_s": building,
         "service_path_s": service,
+        "service_path_runs_s": runs,
         "service_path_target_s": TARGET_SERVICE_PATH_S,
         "peak_rss_mib": peak_rss_kib() / 1024,
     }
@@ -232,6 +238,7 @@ def measure_digests(
 def format_digests(figures: dict[str, Any]) -> str:
     """The digest figures, and the target."""
     service = figures["service_path_s"]
+    runs = figures["service_path_runs_s"]
     status = "met" if service <= TARGET_SERVICE_PATH_S else "MISSED"
     subscriptions = figures["subscriptions"]
     return "\n".join(
@@ -242,7 +249,8 @@ def format_digests(figures: dict[str, Any]) -> str:
             f"({figures['matching_vs_fold']:.1f}× the cost of folding the text)",
             f"  day's digest built in {figures['build_s']:.2f} s; all {subscriptions} subscriptions'"
             f" digests (read, build, files, messages, outbox) in {service:.2f} s"
-            f" (target ≤ {TARGET_SERVICE_PATH_S:g} s: {status})",
+            f" (median of {len(runs)}: {', '.join(f'{r:.2f}' for r in runs)};"
+            f" target ≤ {TARGET_SERVICE_PATH_S:g} s: {status})",
         ]
     )
 
