@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.domain.models import Item, ItemKind
@@ -95,6 +95,20 @@ def _candidates(queries: Sequence[CompiledQuery]) -> tuple[str, list[str]]:
     return " UNION ".join(parts), params
 
 
+# One tzinfo object per UTC offset for the times read back. fromisoformat() makes a new one for
+# each "+08:00", and comparing or subtracting two times whose tzinfo objects differ asks each for
+# its offset: 8 times slower than with one shared object, in the sorts and spans a digest makes
+# over tens of thousands of items.
+_ZONES: dict[timedelta | None, tzinfo | None] = {}
+
+
+def _moment(text: str) -> datetime:
+    """A stored ISO time, its tzinfo shared with every other time of the same offset."""
+    when = datetime.fromisoformat(text)
+    zone = _ZONES.setdefault(when.utcoffset(), when.tzinfo)
+    return when if zone is when.tzinfo else when.replace(tzinfo=zone)
+
+
 def _row_to_stored(row: Sequence[Any]) -> StoredItem:
     (_seq, id_, kind, source, source_name, origin, via, title, published, url, text, first_seen, path) = row
     item = Item(
@@ -104,7 +118,7 @@ def _row_to_stored(row: Sequence[Any]) -> StoredItem:
         source_name=source_name,
         origin=origin,
         title=title,
-        published=datetime.fromisoformat(published),
+        published=_moment(published),
         url=url,
         text=text,
         path=path,
