@@ -53,20 +53,25 @@ class Packer(Generic[Block]):
         heading, or nothing) and then ``block``. A block too large even for that new message is
         first shortened by ``fit(budget)``; the shortened block may then still fit where it is.
         """
-        fresh_budget = self.limit - (self.measure(fresh) + self.gap if fresh is not None else 0)
-        if fit is not None and self.measure(block) > fresh_budget:
-            block = fit(fresh_budget)
-        group = [lead, block] if lead is not None else [block]
-        if self.size + sum(self.measure(part) + self.gap for part in group) <= self.limit:
-            self._append(group)
+        measure, gap = self.measure, self.gap
+        fresh_size = measure(fresh) + gap if fresh is not None else 0
+        size = measure(block)
+        if fit is not None and size > self.limit - fresh_size:
+            block = fit(self.limit - fresh_size)
+            size = measure(block)
+        # Each block measured once: measuring is the costly part (a UTF-16 or JSON encoding).
+        if lead is None:
+            group, grown = [block], size + gap
+        else:
+            group, grown = [lead, block], measure(lead) + gap + size + gap
+        if self.size + grown <= self.limit:
+            self.blocks += group
+            self.size += grown
             return
         self.messages.append(self.blocks)
-        self.blocks, self.size = [], -self.gap  # the first block of a message has no gap before it
-        self._append([fresh, block] if fresh is not None else [block])
-
-    def _append(self, group: list[Block]) -> None:
-        self.blocks += group
-        self.size += sum(self.measure(part) + self.gap for part in group)
+        # The first block of a message has no gap before it.
+        self.blocks = [fresh, block] if fresh is not None else [block]
+        self.size = fresh_size + size
 
     def finish(self) -> list[list[Block]]:
         """Every message's blocks, the last message included."""
