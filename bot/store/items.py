@@ -109,9 +109,9 @@ def _moment(text: str) -> datetime:
     return when if zone is when.tzinfo else when.replace(tzinfo=zone)
 
 
-def _row_to_stored(row: Sequence[Any]) -> StoredItem:
-    (_seq, id_, kind, source, source_name, origin, via, title, published, url, text, first_seen, path) = row
-    item = Item(
+def _row_to_item(row: Sequence[Any]) -> Item:
+    (_seq, id_, kind, source, source_name, origin, _via, title, published, url, text, _first_seen, path) = row
+    return Item(
         id=id_,
         kind=ItemKind(kind),
         source=source,
@@ -123,7 +123,10 @@ def _row_to_stored(row: Sequence[Any]) -> StoredItem:
         text=text,
         path=path,
     )
-    return StoredItem(item, via, datetime.fromisoformat(first_seen))
+
+
+def _row_to_stored(row: Sequence[Any]) -> StoredItem:
+    return StoredItem(_row_to_item(row), row[6], datetime.fromisoformat(row[11]))
 
 
 class ItemsMixin:
@@ -335,8 +338,10 @@ class ItemsMixin:
         rows = self._conn.execute(
             f"SELECT {_COLUMNS} FROM items WHERE seq >= ? AND seq < ? ORDER BY seq", (low, high)
         ).fetchall()
-        items = (_row_to_stored(r).item for r in rows)
-        return [item for item in items if start <= item.published < end]
+        # Compared as timestamps: an item's time and the bounds have different tzinfo objects.
+        low_ts, high_ts = start.timestamp(), end.timestamp()
+        items = map(_row_to_item, rows)
+        return [item for item in items if low_ts <= item.published.timestamp() < high_ts]
 
     def all_items(self) -> Iterator[StoredItem]:
         """Every stored item, newest first (for checks and exports)."""
