@@ -36,7 +36,7 @@ from typing import Any
 from bench import relevance
 from bench.cli_latency import BEFORE_REV, TARGET_RATIO, CliResult, format_cli, measure_cli
 from bench.corpus import CORPUS, REPO, load_documents, source_files
-from bench.digests import TARGET_SERVICE_PATH_S, format_digests
+from bench.digests import TARGET_SERVICE_PATH_S, format_digests, measure_digests
 from bench.import_order import TARGET_ORDER_RATIO, OrderResult, format_orders, measure_orders
 from bench.import_run import run_import
 from bench.measure import QuerySpec, database_bytes, measure_queries, percentile
@@ -292,19 +292,6 @@ def more_targets(
     return targets
 
 
-def measure_digests_apart(tmp_root: Path) -> dict[str, Any]:
-    """:func:`bench.digests.measure_digests` in a process of its own, as the service builds
-    digests in its own process: after the import parts (a million posts), the digest measured
-    in this process took 2.10-2.19 s (2026-11-27), its 200 subscriptions' files and messages
-    0.2 s slower than in a fresh process, for nothing the digest itself does."""
-    with tempfile.TemporaryDirectory(dir=tmp_root) as folder:
-        figures = Path(folder) / "digests.json"
-        command = [sys.executable, "-m", "bench.digests", "--json", str(figures)]
-        subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, check=True)
-        loaded: dict[str, Any] = json.loads(figures.read_text())
-        return loaded
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every part, print the figures and the targets, optionally save them as JSON."""
     args = parse_args(argv)
@@ -353,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     digests = None
     if "digests" in parts:
-        digests = measure_digests_apart(tmp_root)
+        digests = measure_digests()
         print("\n" + format_digests(digests), flush=True)
 
     targets = (evaluate_targets(results) if "sizes" in parts else []) + more_targets(
