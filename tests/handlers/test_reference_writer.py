@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from bot.config import Config
 from bot.domain.models import ItemRef, ReferenceList
 from bot.store import Store
 from handlers.reference_writer import ReferenceWriter
@@ -16,16 +19,31 @@ from tests.helpers.chat import NOW, ZHUZHOU_TITLE, ask, import_seeds, request, s
 CHANNEL = request("/latest 株洲").channel  # the chat the helpers' requests come from: "-100200"
 
 
-def test_a_reply_does_not_wait_for_another_connection_s_write_lock(tmp_path: Path) -> None:
+@contextmanager
+def chat_with_writer(tmp_path: Path) -> Iterator[tuple[Config, Store, ReferenceWriter, Context]]:
+    """A chat over the seeds whose numbered lists go through a ReferenceWriter."""
     config = seeded_config(tmp_path)
     with Store(config.database) as store:
         import_seeds(store)
         writer = ReferenceWriter(config.database)
-        ctx = Context(config, store, lambda: NOW, reference_writer=writer)
-        # An import's batch: another connection holds the write lock.
-        importer = sqlite3.connect(config.database, isolation_level=None)
-        importer.execute("BEGIN IMMEDIATE")
-        try:
+        yield config, store, writer, Context(config, store, lambda: NOW, reference_writer=writer)
+
+
+@contextmanager
+def an_import_holds_the_write_lock(config: Config) -> Iterator[None]:
+    """Another connection holds SQLite's write lock, as an import's batch does, for the block."""
+    importer = sqlite3.connect(config.database, isolation_level=None)
+    importer.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        importer.execute("COMMIT")
+        importer.close()
+
+
+def test_a_reply_does_not_wait_for_another_connection_s_write_lock(tmp_path: Path) -> None:
+    with chat_with_writer(tmp_path) as (config, store, writer, ctx):
+        with an_import_holds_the_write_lock(config):
             started = time.monotonic()
             listing = text(ask(ctx, "/topic 上市"))
             assert time.monotonic() - started < 5  # the busy timeout is 10 s: it did not wait
@@ -35,9 +53,6 @@ def test_a_reply_does_not_wait_for_another_connection_s_write_lock(tmp_path: Pat
             assert text(ask(ctx, f"/why {number}")).startswith(
                 f"第 {number} 条（/topic 上市）：{ZHUZHOU_TITLE}"
             )
-        finally:
-            importer.execute("COMMIT")
-            importer.close()
         writer.close()  # writes what is pending
         saved = store.references(CHANNEL, "-100200")
         assert saved is not None and saved.label == "/topic 上市"
@@ -45,11 +60,7 @@ def test_a_reply_does_not_wait_for_another_connection_s_write_lock(tmp_path: Pat
 
 
 def test_lists_are_written_in_order_and_the_newest_wins(tmp_path: Path) -> None:
-    config = seeded_config(tmp_path)
-    with Store(config.database) as store:
-        import_seeds(store)
-        writer = ReferenceWriter(config.database)
-        ctx = Context(config, store, lambda: NOW, reference_writer=writer)
+    with chat_with_writer(tmp_path) as (_, store, writer, ctx):
         ask(ctx, "/topic 上市")
         ask(ctx, "/latest 株洲")
         writer.close()
@@ -58,19 +69,10 @@ def test_lists_are_written_in_order_and_the_newest_wins(tmp_path: Path) -> None:
 
 
 def test_a_digest_saved_after_a_pending_list_is_what_the_numbers_mean(tmp_path: Path) -> None:
-    config = seeded_config(tmp_path)
-    with Store(config.database) as store:
-        import_seeds(store)
-        writer = ReferenceWriter(config.database)
-        ctx = Context(config, store, lambda: NOW, reference_writer=writer)
-        importer = sqlite3.connect(config.database, isolation_level=None)
-        importer.execute("BEGIN IMMEDIATE")  # the reply's list stays pending
-        try:
+    with chat_with_writer(tmp_path) as (config, store, writer, ctx):
+        with an_import_holds_the_write_lock(config):  # the reply's list stays pending
             ask(ctx, "/latest 株洲")
             assert writer.pending(CHANNEL, "-100200") is not None
-        finally:
-            importer.execute("COMMIT")
-            importer.close()
         # The service queues the morning digest (its own connection) before the writer has run.
         with Store(config.database) as service:
             item = next(service.all_items()).item.id
