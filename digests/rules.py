@@ -4,7 +4,7 @@ Every word any topic uses (keyword, ``not_in`` context, ``exclude`` and ``requir
 into one Aho-Corasick automaton, so each folded field of an item is scanned once whatever the
 number of topics; the topics whose keywords occurred are then evaluated from the occurrences
 alone. ``near`` words are the exception: they are looked for only around a keyword's occurrences
-(see :func:`_nearest`).
+(see :func:`digests.scan.nearest`).
 
 Entries are folded like search queries (:func:`bot.domain.textindex.split_query`): an entry with spaces
 ("银行 贷款") is several words that must all appear, in the title or the text, as search requires.
