@@ -387,28 +387,9 @@ class TopicMatcher:
     ) -> Match | None:
         if (rule.sources or rule.exclude_sources) and _source_refused(rule, item):
             return None
-        hits: Sequence[Hit]
-        plain = keywords[0].plain if len(keywords) == 1 else None
-        if plain is not None:
-            # The usual pair (a day's digest evaluates ~100,000): one keyword whose every
-            # occurrence counts, in one field or both; _hits' result, without its loop and sort.
-            keyword = keywords[0].keyword
-            in_title, in_text = title.occ.get(plain), text.occ.get(plain)
-            if in_title is None:
-                if in_text is None:
-                    return None
-                hits = (Hit(keyword, Field.TEXT, len(in_text), in_text[0]),)
-            elif in_text is None:
-                hits = (Hit(keyword, Field.TITLE, len(in_title), in_title[0]),)
-            else:
-                hits = (
-                    Hit(keyword, Field.TITLE, len(in_title), in_title[0]),
-                    Hit(keyword, Field.TEXT, len(in_text), in_text[0]),
-                )
-        else:
-            hits = _hits(rule, title, text, None, keywords)
-            if not hits:
-                return None
+        hits = _hits(rule, title, text, None, keywords)
+        if not hits:
+            return None
         if rule.min_score > 0 and _score(rule, hits) < rule.min_score:
             return None
         for _, words in rule.exclude:

@@ -106,17 +106,16 @@ class Digester:
         start, _ = day_bounds(first, self.config.timezone)
         _, end = day_bounds(last, self.config.timezone)
         items = self.store.published_between(start, end)
-        with collector_paused():
-            digest = build_digest(
-                items,
-                list(self.topics(chat).values()),
-                last,
-                str(self.config.timezone),
-                top=self.config.digest.top,
-                priority=self.config.digest.priority,
-                first_day=first,
-                repeat_stories=self.config.digest.repeat_stories,
-            )
+        digest = build_digest(  # which pauses the collector itself
+            items,
+            list(self.topics(chat).values()),
+            last,
+            str(self.config.timezone),
+            top=self.config.digest.top,
+            priority=self.config.digest.priority,
+            first_day=first,
+            repeat_stories=self.config.digest.repeat_stories,
+        )
         return for_subscription(digest, topic_names) if topic_names else digest
 
     def write_files(self, digest: Digest, chat: str | None = None) -> list[Path]:
