@@ -1,7 +1,7 @@
 """Assemble a day's digest: match every topic, merge reprints, rank, place each story once.
 
 The expensive steps run once per day, whatever the number of subscriptions: one matching pass
-over the day's items for every topic, one clustering of the items that matched anything, one
+over the day's items for every topic, one merging of the reprints among the day's items, one
 ranking of each topic's stories. A subscription's digest is then composed from those for its
 topics (:func:`for_subscription`): each story under its strongest topic, the others named on it
 (:mod:`digests.placement`), or under every topic with ``repeat_stories``.
@@ -18,9 +18,9 @@ from datetime import date
 
 from bot.domain.models import Item, Topic
 from bot.domain.textindex import split_query
-from digests.cluster import cluster_items
 from digests.placement import StoryPool, TopicStories
 from digests.rank import RankedStory, SourcePriority, outlet_of, rank_stories
+from digests.reprints_aside import reprints_aside
 from digests.rules import TopicMatcher
 from digests.snippets import highlight
 from digests.values import Digest, Entry, Match, Outlet
@@ -96,16 +96,15 @@ def _build(
     priority: SourcePriority,
     repeat: bool,
 ) -> Digest:
-    matches = TopicMatcher(topics).match_all(items)
-    relevant: dict[str, Item] = {}
-    for topic_matches in matches.values():
-        for match in topic_matches:
-            relevant.setdefault(match.item.id, match.item)
-    pool_items = list(relevant.values())
+    # Reprints are merged among all the day's items, in a second process on a large day, while
+    # this one matches.
+    with reprints_aside(items) as reprint_groups:
+        matches = TopicMatcher(topics).match_all(items)
+        groups = reprint_groups()
     story_of: dict[str, int] = {}
-    for number, group in enumerate(cluster_items(pool_items)):
+    for number, group in enumerate(groups):
         for index in group:
-            story_of[pool_items[index].id] = number
+            story_of[items[index].id] = number
     ranked_topics = []
     for topic in topics:
         by_story: dict[int, list[Match]] = defaultdict(list)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import chain
 
@@ -245,17 +245,23 @@ def cluster_items(items: Sequence[Item]) -> list[list[int]]:
     Each group is sorted earliest first (published, then id); groups are ordered by their earliest
     member; every index appears in exactly one group.
     """
-    forest = _Forest(len(items))
+    return ordered_groups(items, reprint_groups([(item.title, item.text) for item in items]))
+
+
+def reprint_groups(documents: Sequence[tuple[str, str]]) -> list[list[int]]:
+    """The groups of :func:`cluster_items` from each item's title and text alone, in no promised
+    order: what a second process needs to be sent (:mod:`digests.reprints_aside`)."""
+    forest = _Forest(len(documents))
     first_of: dict[tuple[str, str], int] = {}
     distinct: list[int] = []  # the first item of each distinct long text
     bodies: list[str] = []
-    for i, item in enumerate(items):
-        body = _body(item.text)
+    for i, (title, text) in enumerate(documents):
+        body = _body(text)
         if len(body) >= SHORT_TEXT:
             key = ("text", body)
         else:
-            title = _title_key(item.title) or body
-            key = ("title", title) if title else ("item", str(i))
+            short = _title_key(title) or body
+            key = ("title", short) if short else ("item", str(i))
         seen = first_of.setdefault(key, i)
         if seen != i:
             forest.union(seen, i)
@@ -267,12 +273,18 @@ def cluster_items(items: Sequence[Item]) -> list[list[int]]:
     for position, i in enumerate(distinct):
         forest.union(i, distinct[near.find(position)])
     groups: dict[int, list[int]] = {}
-    for i in range(len(items)):
+    for i in range(len(documents)):
         groups.setdefault(forest.find(i), []).append(i)
+    return list(groups.values())
+
+
+def ordered_groups(items: Sequence[Item], groups: Iterable[list[int]]) -> list[list[int]]:
+    """``groups`` of indices of ``items``, each earliest first (published, then id), ordered by
+    their earliest member."""
 
     def order(i: int) -> tuple[datetime, str, int]:
         return (items[i].published, items[i].id, i)
 
-    ordered = [sorted(group, key=order) for group in groups.values()]
+    ordered = [sorted(group, key=order) for group in groups]
     ordered.sort(key=lambda group: order(group[0]))
     return ordered

@@ -8,7 +8,6 @@ import random
 import re
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -286,15 +285,10 @@ def synthetic(n: int, dice: int = 7) -> list[Item]:
     return items
 
 
-def test_five_thousand_items_cluster_quickly() -> None:
-    items = synthetic(5000)
-    started = time.perf_counter()
-    groups = cluster_items(items)
-    elapsed = time.perf_counter() - started
-    reprints = len(items) - len(groups)
-    assert 400 <= reprints <= 550  # one in ten, give or take the dice
-    # Measured 0.2-0.3 s on a shared two-core machine; the bound leaves room for a loaded one.
-    assert elapsed < 2.0, elapsed
+def test_a_day_of_five_thousand_items_merges_its_one_in_ten_reprints() -> None:
+    # How fast is the digest benchmark's to say (bench/digests.py), not a timed assertion's.
+    groups = cluster_items(synthetic(5000))
+    assert 400 <= 5000 - len(groups) <= 550  # one in ten, give or take the dice
 
 
 def straightforward_near_duplicates(texts: list[frozenset[str]]) -> list[int]:

@@ -1,0 +1,120 @@
+"""Merging a large day's reprints in a worker process: the same groups as here, and a digest that
+never fails for want of a process."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import multiprocessing
+import os
+from collections.abc import Sequence
+
+import pytest
+
+import digests.reprints_aside as aside
+from bot.domain.models import Item
+from digests.build import build_digest
+from digests.cluster import cluster_items
+from digests.reprints_aside import MIN_ITEMS, reprints_aside
+from tests.digests.test_cluster import synthetic
+from tests.digests.test_digest_build import DAY, TOPICS, item
+
+pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the worker is used on two cores or more")
+
+
+def _die(documents: Sequence[tuple[str, str]]) -> list[list[int]]:
+    """Stands in for the worker's task: the worker process ends at once, as if killed."""
+    os._exit(3)
+
+
+def test_a_large_day_is_merged_in_a_worker_into_the_groups_merged_here() -> None:
+    items = synthetic(MIN_ITEMS + 200)
+    with reprints_aside(items) as groups:
+        workers = multiprocessing.active_children()
+        found = groups()
+    assert workers, "no worker process was started"
+    assert found == cluster_items(items)
+    assert len(found) < len(items)  # the day has reprints to merge
+    assert not multiprocessing.active_children()  # the worker has ended with the block
+
+
+def test_a_small_day_is_merged_here() -> None:
+    items = synthetic(50)
+    with reprints_aside(items) as groups:
+        assert not multiprocessing.active_children()
+        assert groups() == cluster_items(items)
+
+
+def test_a_worker_that_dies_leaves_the_merging_to_this_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    items = synthetic(300)
+    monkeypatch.setattr(aside, "_merge_in_worker", _die)
+    with caplog.at_level(logging.WARNING), reprints_aside(items, min_items=0) as groups:
+        found = groups()
+    assert found == cluster_items(items)
+    assert "合并转载的进程中断" in caplog.text
+
+
+def test_no_process_to_start_leaves_the_merging_to_this_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refused(*args: object, **kwargs: object) -> None:
+        # What fork() says when the process table or the memory is full: not producible here.
+        raise OSError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+
+    items = synthetic(300)
+    monkeypatch.setattr(aside, "ProcessPoolExecutor", refused)
+    with caplog.at_level(logging.WARNING), reprints_aside(items, min_items=0) as groups:
+        found = groups()
+    assert found == cluster_items(items)
+    assert "无法启动合并转载的进程" in caplog.text
+
+
+def test_an_error_in_the_block_still_ends_the_worker() -> None:
+    with pytest.raises(RuntimeError), reprints_aside(synthetic(300), min_items=0):
+        assert multiprocessing.active_children()
+        raise RuntimeError("matching failed")
+    assert not multiprocessing.active_children()
+
+
+def _day(n: int) -> list[Item]:
+    """A day of ``n`` items on the build tests' topics, one in three a reprint of an earlier one."""
+    items: list[Item] = []
+    for i in range(n):
+        if i % 3 == 2:
+            earlier = items[i - 2]
+            items.append(item(f"r{i}", earlier.title, earlier.text + "（新华社）", hour=9, source="xinhua"))
+            continue
+        topic = "企业上市" if i % 2 else "小微企业贷款"
+        text = f"第{i}号消息：株洲市第{i}家{topic}工作取得进展，共涉及{i * 7}家企业。" * 3
+        items.append(item(f"i{i}", f"{topic}进展{i}", text, hour=8))
+    return items
+
+
+def test_the_digest_built_with_the_worker_is_the_digest_built_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = _day(MIN_ITEMS + 50)
+    with_worker = build_digest(items, TOPICS, DAY, "Asia/Shanghai")
+    monkeypatch.setattr(aside, "MIN_ITEMS", len(items) + 1)
+    here = build_digest(items, TOPICS, DAY, "Asia/Shanghai")
+    assert with_worker.sections == here.sections
+    assert sum(len(entry.ids) == 2 for section in here.sections for entry in section.entries) > 0
+
+
+def test_boilerplate_is_counted_over_the_whole_day_not_only_the_matched_items() -> None:
+    # Two different 上市 stories carry a feed's long template; twenty posts on other subjects carry
+    # it too. Counted over the day, the template is boilerplate and the two stories stay apart.
+    template = (
+        "【免责声明】本文仅代表作者本人观点，与本网站无关。"
+        "本网站对文中陈述、观点判断保持中立，不对内容的准确性作任何保证。"
+    )
+    stories = [
+        item("a", "甲公司上市", template + "甲公司今日在深交所上市。", hour=8),
+        item("b", "乙公司上市", template + "乙公司今日在上交所上市。", hour=9),
+    ]
+    others = [
+        item(f"o{i}", f"天气{i}", template + f"今天第{i}号天气预报晴转多云。", hour=10) for i in range(20)
+    ]
+    digest = build_digest(stories + others, TOPICS, DAY, "Asia/Shanghai")
+    (listing,) = [s for s in digest.sections if s.name == "上市"]
+    assert sorted(entry.ids for entry in listing.entries) == [("a",), ("b",)]
