@@ -300,6 +300,22 @@ def measure_service(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _helpers(peak_kib: dict[str, int]) -> str:
+    """What the service's other processes were, counted by kind from their command lines."""
+    kinds: dict[str, int] = {}
+    for label in list(peak_kib)[1:] if peak_kib else []:
+        if "resource_tracker" in label:
+            kind = "resource tracker"
+        elif "forkserver" in label:  # the server and the workers it forks share its command line
+            kind = "forkserver and reprint worker"
+        elif "spawn" in label:
+            kind = "parsing worker"
+        else:
+            kind = "other"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return ", ".join(f"{kind} ×{count}" for kind, count in kinds.items())
+
+
 def format_service(result: LoadResult) -> str:
     """Reply times under load and idle, the load's own figures, memory, and the target."""
     loaded, idle = _stats(result.latencies(True)), _stats(result.latencies(False))
@@ -325,7 +341,7 @@ def format_service(result: LoadResult) -> str:
             line("under load", loaded),
             line("idle, after", idle),
             f"  no reply: {result.missing()}; peak memory: the service process {service_mib:,.0f} MiB, with"
-            f" {len(result.peak_kib) - 1} more (parsing workers, resource tracker)"
+            f" {len(result.peak_kib) - 1} more ({_helpers(result.peak_kib)})"
             f" {total_mib:,.0f} MiB in all"
             " (sum of each process' peak)",
             f"  target p95 ≤ {TARGET_P95_MS:.0f} ms under load: {'met' if p95 <= TARGET_P95_MS else 'MISSED'}"
