@@ -26,7 +26,6 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import cache
 from multiprocessing.context import BaseContext
@@ -54,6 +53,13 @@ def _context() -> BaseContext | None:
     return context
 
 
+def _cores() -> int:
+    """The cores this process may run on (its affinity, which a container or taskset narrows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _merge_in_worker(documents: Sequence[tuple[str, str]]) -> Groups:
     # The worker does this one task and ends: the collector has nothing to reclaim meanwhile and
     # would only traverse the growing sets again and again (see digests.build.collector_paused).
@@ -67,11 +73,7 @@ def reprints_aside(items: Sequence[Item], *, min_items: int | None = None) -> It
     worker when they are at least ``min_items`` (default :data:`MIN_ITEMS`); the block gets a
     function that returns the groups, waiting for them if need be."""
     context = _context()
-    if (
-        len(items) < (MIN_ITEMS if min_items is None else min_items)
-        or context is None
-        or (os.cpu_count() or 1) < 2
-    ):
+    if len(items) < (MIN_ITEMS if min_items is None else min_items) or context is None or _cores() < 2:
         yield lambda: cluster_items(items)
         return
     documents = [(item.title, item.text) for item in items]
@@ -80,14 +82,16 @@ def reprints_aside(items: Sequence[Item], *, min_items: int | None = None) -> It
     try:
         pool = ProcessPoolExecutor(1, context)
         future = pool.submit(_merge_in_worker, documents)
-    except (OSError, RuntimeError) as error:  # no process could be started (limits, no /dev/shm)
+    except Exception as error:  # no process could be started (limits, no /dev/shm, shutting down)
         log.warning("无法启动合并转载的进程，改在本进程合并 (reprints merged here: %s)", error)
 
     def groups() -> Groups:
         if future is not None:
             try:
                 return ordered_groups(items, future.result())
-            except (BrokenProcessPool, OSError) as error:  # the worker died (killed, out of memory)
+            except Exception as error:
+                # The worker died (killed, out of memory) or failed: merged here, a failure of the
+                # merging itself is raised from here, where it says what went wrong.
                 log.warning("合并转载的进程中断，改在本进程合并 (reprints merged here: %s)", error)
         return cluster_items(items)
 

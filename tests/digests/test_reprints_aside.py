@@ -19,7 +19,7 @@ from digests.reprints_aside import MIN_ITEMS, reprints_aside
 from tests.digests.test_cluster import synthetic
 from tests.digests.test_digest_build import DAY, TOPICS, item
 
-pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the worker is used on two cores or more")
+pytestmark = pytest.mark.skipif(aside._cores() < 2, reason="the worker is used on two cores or more")
 
 
 def _die(documents: Sequence[tuple[str, str]]) -> list[list[int]]:
@@ -41,6 +41,14 @@ def test_a_large_day_is_merged_in_a_worker_into_the_groups_merged_here() -> None
 def test_a_small_day_is_merged_here() -> None:
     items = synthetic(50)
     with reprints_aside(items) as groups:
+        assert not multiprocessing.active_children()
+        assert groups() == cluster_items(items)
+
+
+def test_one_core_merges_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = synthetic(300)
+    monkeypatch.setattr(aside, "_cores", lambda: 1)
+    with reprints_aside(items, min_items=0) as groups:
         assert not multiprocessing.active_children()
         assert groups() == cluster_items(items)
 
