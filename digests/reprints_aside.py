@@ -35,8 +35,10 @@ from digests.cluster import cluster_items, ordered_groups, reprint_groups
 
 log = logging.getLogger(__name__)
 
-# Below this many items, sending them and forking a worker cost more than merging them here
-# (1,000 items of 1,500 characters merge in about 0.06 s).
+# Below this many items the worker gains nothing: it returns 30-60 ms later than merging here
+# would take (starting it, sending the texts), which is about what matching the eight default
+# topics costs. Measured on two cores, benchmark days: 500 items merge in 24 ms here and come back
+# from the worker in 50 ms, matching them takes 30 ms; 1,000 items: 54 ms, 88 ms, matching 58 ms.
 MIN_ITEMS = 1000
 
 Groups = list[list[int]]

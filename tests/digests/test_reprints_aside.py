@@ -107,22 +107,3 @@ def test_the_digest_built_with_the_worker_is_the_digest_built_here(monkeypatch: 
     here = build_digest(items, TOPICS, DAY, "Asia/Shanghai")
     assert with_worker.sections == here.sections
     assert sum(len(entry.ids) == 2 for section in here.sections for entry in section.entries) > 0
-
-
-def test_boilerplate_is_counted_over_the_whole_day_not_only_the_matched_items() -> None:
-    # Two different 上市 stories carry a feed's long template; twenty posts on other subjects carry
-    # it too. Counted over the day, the template is boilerplate and the two stories stay apart.
-    template = (
-        "【免责声明】本文仅代表作者本人观点，与本网站无关。"
-        "本网站对文中陈述、观点判断保持中立，不对内容的准确性作任何保证。"
-    )
-    stories = [
-        item("a", "甲公司上市", template + "甲公司今日在深交所上市。", hour=8),
-        item("b", "乙公司上市", template + "乙公司今日在上交所上市。", hour=9),
-    ]
-    others = [
-        item(f"o{i}", f"天气{i}", template + f"今天第{i}号天气预报晴转多云。", hour=10) for i in range(20)
-    ]
-    digest = build_digest(stories + others, TOPICS, DAY, "Asia/Shanghai")
-    (listing,) = [s for s in digest.sections if s.name == "上市"]
-    assert sorted(entry.ids for entry in listing.entries) == [("a",), ("b",)]
