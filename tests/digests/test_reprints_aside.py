@@ -53,30 +53,29 @@ def test_one_core_merges_here(monkeypatch: pytest.MonkeyPatch) -> None:
         assert groups() == cluster_items(items)
 
 
-def test_a_worker_that_dies_leaves_the_merging_to_this_process(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def _refused(*args: object, **kwargs: object) -> None:
+    """Stands in for the pool: what fork() says when the process table or the memory is full (not
+    producible here)."""
+    raise OSError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+
+
+@pytest.mark.parametrize(
+    ("replaced", "by", "warning"),
+    [
+        ("_merge_in_worker", _die, "合并转载的进程中断"),  # a real worker process that dies
+        ("ProcessPoolExecutor", _refused, "无法启动合并转载的进程"),
+    ],
+    ids=["worker dies", "no process to start"],
+)
+def test_without_a_worker_the_merging_is_done_here_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, replaced: str, by: object, warning: str
 ) -> None:
     items = synthetic(300)
-    monkeypatch.setattr(aside, "_merge_in_worker", _die)
+    monkeypatch.setattr(aside, replaced, by)
     with caplog.at_level(logging.WARNING), reprints_aside(items, min_items=0) as groups:
         found = groups()
     assert found == cluster_items(items)
-    assert "合并转载的进程中断" in caplog.text
-
-
-def test_no_process_to_start_leaves_the_merging_to_this_process(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    def refused(*args: object, **kwargs: object) -> None:
-        # What fork() says when the process table or the memory is full: not producible here.
-        raise OSError(errno.EAGAIN, os.strerror(errno.EAGAIN))
-
-    items = synthetic(300)
-    monkeypatch.setattr(aside, "ProcessPoolExecutor", refused)
-    with caplog.at_level(logging.WARNING), reprints_aside(items, min_items=0) as groups:
-        found = groups()
-    assert found == cluster_items(items)
-    assert "无法启动合并转载的进程" in caplog.text
+    assert warning in caplog.text
 
 
 def test_an_error_in_the_block_still_ends_the_worker() -> None:
