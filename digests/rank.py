@@ -17,7 +17,6 @@ earliest publication time, then the id of the earliest copy.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -105,22 +104,6 @@ def rank_stories(stories: Sequence[Sequence[Match]], priority: SourcePriority) -
     ranked = [RankedStory(*scored) for scored in _scored(stories, priority)]
     ranked.sort(key=_best_first)
     return ranked
-
-
-def top_stories(
-    stories: Sequence[Sequence[Match]], priority: SourcePriority, top: int
-) -> tuple[int, list[RankedStory]]:
-    """How many stories there are, and ``rank_stories(stories, priority)[:top]``.
-
-    A digest shows a topic's few best stories out of hundreds or thousands; this orders only those.
-    """
-    scored = _scored(stories, priority)
-    if 0 <= top < len(scored):
-        # heapq.nsmallest is sorted(...)[:top], ties in input order included.
-        best = heapq.nsmallest(top, scored, key=_best_first_scored)
-    else:  # all of them, or a slice from the end (a negative top): every story is ordered
-        best = sorted(scored, key=_best_first_scored)[:top]
-    return len(scored), [RankedStory(*story) for story in best]
 
 
 # A story's copies, earliest first, its score and its strength in the topic.

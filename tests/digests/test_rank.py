@@ -16,7 +16,6 @@ from digests.rank import (
     RankedStory,
     rank_stories,
     source_priority_of,
-    top_stories,
 )
 from digests.rules import TopicMatcher
 from digests.values import Field, Hit, Match
@@ -167,18 +166,3 @@ def test_empty_input_and_empty_stories() -> None:
 def test_source_priority_of(it: Item, expected: float) -> None:
     priority = {"pbc": 3.0, "株洲日报新闻": 1.0, "新华社": 2.0, "tabloid": -1.0, "": 9.0}
     assert source_priority_of(it, priority) == expected
-
-
-@pytest.mark.parametrize("top", [0, 1, 3, 5, 40, 100, -1, -39])
-def test_top_stories_are_the_first_of_the_ranking(top: int) -> None:
-    rng = random.Random(11)
-    stories = [
-        [
-            match(f"s{i}c{k}", rng.randrange(4) * 60, title=rng.random() < 0.3, origin=rng.choice("甲乙丙"))
-            for k in range(rng.choice([1, 1, 1, 2, 3]))
-        ]
-        for i in range(40)
-    ] + [[]]
-    priority = {"甲": 1.0}
-    ranked = rank_stories(stories, priority)
-    assert top_stories(stories, priority, top) == (40, ranked[:top])
