@@ -15,7 +15,7 @@ single-threaded (the service runs threads, which makes a plain fork unsafe), wit
 
 A small day, or a machine with one core, is merged in this process. When the worker cannot be
 started or dies, the day is merged here instead, with a warning: a digest never fails for want of
-a process.
+a process. When this process is killed, the worker ends too (:mod:`bot.processes`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from functools import cache
 from multiprocessing.context import BaseContext
 
 from bot.domain.models import Item
+from bot.processes import end_with_parent
 from digests.cluster import cluster_items, ordered_groups, reprint_groups
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def _context() -> BaseContext | None:
         context = multiprocessing.get_context("forkserver")
     except ValueError:  # Windows
         return None
-    context.set_forkserver_preload(["digests.cluster"])
+    context.set_forkserver_preload(["digests.cluster", "bot.processes"])
     return context
 
 
@@ -82,7 +83,7 @@ def reprints_aside(items: Sequence[Item], *, min_items: int | None = None) -> It
     pool: ProcessPoolExecutor | None = None
     future: Future[Groups] | None = None
     try:
-        pool = ProcessPoolExecutor(1, context)
+        pool = ProcessPoolExecutor(1, context, initializer=end_with_parent)
         future = pool.submit(_merge_in_worker, documents)
     except Exception as error:  # no process could be started (limits, no /dev/shm, shutting down)
         log.warning("无法启动合并转载的进程，改在本进程合并 (reprints merged here: %s)", error)

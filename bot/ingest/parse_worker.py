@@ -3,7 +3,8 @@
 Parsing and tokenising cost more per post than writing to SQLite, so a large import parses in
 worker processes while the importing process writes (:mod:`bot.ingest.importer`); on two cores the two
 halves overlap. This module is all a worker loads: it imports nothing of the store, the CLI or the
-bot, which keeps each worker at about 40 MiB.
+bot, which keeps each worker at about 40 MiB. A worker ends with the importing process, even one
+that was killed (:mod:`bot.processes`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import NamedTuple
 
 from bot.domain.models import Item
 from bot.domain.textindex import IndexEntry, index_entry
+from bot.processes import end_with_parent
 from bot.sources.errors import ParseError
 from bot.sources.parse import parse_file
 
@@ -62,9 +64,10 @@ def _parse_chunk(paths: Sequence[str]) -> list[ParsedFile]:
     return [parse_path(p) for p in paths]
 
 
-def _lower_priority() -> None:
+def _start_worker() -> None:
     if hasattr(os, "nice"):  # not on Windows, where the workers keep the normal priority
         os.nice(WORKER_NICENESS)
+    end_with_parent()  # a killed import leaves no worker behind
 
 
 def default_workers() -> int:
@@ -79,7 +82,7 @@ def parsed_in_workers(paths: Iterator[str], workers: int) -> Iterator[ParsedFile
     # "spawn": safe in a process that also runs threads (the service), unlike fork.
     context = multiprocessing.get_context("spawn")
     chunks = iter(lambda: list(islice(paths, CHUNK)), [])
-    with ProcessPoolExecutor(workers, context, initializer=_lower_priority) as pool:
+    with ProcessPoolExecutor(workers, context, initializer=_start_worker) as pool:
         pending: deque[Future[list[ParsedFile]]] = deque(
             pool.submit(_parse_chunk, chunk) for chunk in islice(chunks, CHUNKS_AHEAD)
         )

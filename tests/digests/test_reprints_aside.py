@@ -7,6 +7,8 @@ import errno
 import logging
 import multiprocessing
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 
 import pytest
@@ -18,6 +20,8 @@ from digests.cluster import cluster_items
 from digests.reprints_aside import MIN_ITEMS, reprints_aside
 from tests.digests.test_cluster import synthetic
 from tests.digests.test_digest_build import DAY, TOPICS, item
+from tests.helpers.paths import REPO
+from tests.helpers.processes import descendants, still_alive_after
 
 pytestmark = pytest.mark.skipif(aside._cores() < 2, reason="the worker is used on two cores or more")
 
@@ -106,3 +110,30 @@ def test_the_digest_built_with_the_worker_is_the_digest_built_here(monkeypatch: 
     here = build_digest(items, TOPICS, DAY, "Asia/Shanghai")
     assert with_worker.sections == here.sections
     assert sum(len(entry.ids) == 2 for section in here.sections for entry in section.entries) > 0
+
+
+# Starts merging a large day in the worker, says which processes it started, then waits.
+_MERGING_AND_WAITING = """
+import os, sys, time
+from tests.digests.test_cluster import synthetic
+from digests.reprints_aside import reprints_aside
+items = synthetic(3000)
+with reprints_aside(items, min_items=0) as groups:
+    print("started", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_process_leaves_no_worker_behind() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _MERGING_AND_WAITING], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "started\n"
+        started = descendants(process.pid)  # the forkserver, its worker, the resource tracker
+    finally:
+        process.kill()
+        process.wait()
+    assert len(started) >= 2, started
+    assert still_alive_after(started, 10) == [], "a killed process leaves no worker behind"

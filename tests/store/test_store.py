@@ -20,6 +20,7 @@ from bot.domain.textindex import compile_query
 from bot.ingest.importer import BATCH_SIZE, discover, import_files
 from bot.store import Store, UpsertOutcome
 from tests.helpers.paths import REPO, SEEDS
+from tests.helpers.processes import descendants, still_alive_after
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -147,9 +148,12 @@ def test_kill_9_during_import_leaves_a_consistent_database(tmp_path: Path) -> No
             if stored >= 500:
                 break
         time.sleep(0.01)
+    workers = descendants(process.pid)  # its parsing workers and multiprocessing's tracker
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert 0 < stored < total, "the import should have been killed part-way"
+    assert workers, "the import should have parsed in worker processes"
+    assert still_alive_after(workers, 10) == [], "a killed import leaves no process behind"
 
     with Store(database) as store:
         assert store.integrity_problems() == []
