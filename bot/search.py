@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 
 from bot.domain.models import Item, Topic
 from bot.domain.textindex import CompiledQuery, compile_any, compile_query, snippet, split_query
-from bot.store import SearchResult, Store, StoredItem
+from bot.store.items import SearchResult, StoredItem
+from bot.store.reading import ReadingStore
 from bot.texts import cli as texts
 
 MAX_LIMIT = 100
@@ -108,7 +109,7 @@ def _entries(result: SearchResult, words: Sequence[str]) -> list[NewsEntry]:
     return entries
 
 
-def latest(store: Store, words: Sequence[str], limit: int = 10, *, offset: int = 0) -> NewsReply:
+def latest(store: ReadingStore, words: Sequence[str], limit: int = 10, *, offset: int = 0) -> NewsReply:
     """The newest items containing every word (exact substring, normalised), after ``offset``."""
     query = " ".join(words).strip()
     truncated = len(query) > MAX_QUERY_CHARS
@@ -123,7 +124,7 @@ def latest(store: Store, words: Sequence[str], limit: int = 10, *, offset: int =
 
 
 def topic(
-    store: Store,
+    store: ReadingStore,
     topics: Mapping[str, Topic],
     name: str,
     limit: int = 10,
@@ -215,7 +216,7 @@ def _judged(kept: int | None) -> int | None:
 
 
 def _verified(
-    store: Store,
+    store: ReadingStore,
     topic: Topic,
     queries: list[CompiledQuery],
     limit: int,
@@ -278,7 +279,7 @@ class RecentMatches:
 
 
 def recent_matches(
-    store: Store, topic: Topic, now: datetime, *, around: datetime | None = None, days: int = 30
+    store: ReadingStore, topic: Topic, now: datetime, *, around: datetime | None = None, days: int = 30
 ) -> RecentMatches:
     """The topic's matches of the last ``days`` days: what a rule change is measured against.
 
@@ -315,7 +316,7 @@ def recent_matches(
     return RecentMatches(found, start, end, moved, complete=False)
 
 
-def _unknown_topic(store: Store, topics: Mapping[str, Topic], name: str, limit: int) -> UnknownTopic:
+def _unknown_topic(store: ReadingStore, topics: Mapping[str, Topic], name: str, limit: int) -> UnknownTopic:
     import difflib
 
     names = list(topics)

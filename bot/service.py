@@ -28,7 +28,8 @@ from bot.delivery.channels import ChannelSender, ChatAdapter, ConnectError, Cons
 from bot.delivery.digester import Digester
 from bot.delivery.outbox import Deliverer
 from bot.delivery.robots import RobotChannel
-from bot.domain.models import Channel, PlatformState
+from bot.domain.models import Channel
+from bot.domain.records import PlatformState
 from bot.domain.when import Clock, format_duration
 from bot.ingest.poller import Poller, due_sources, poll_summary
 from bot.store import Store

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from bot.domain.models import ItemRef
+from bot.domain.records import ItemRef
 from digests.hits import Field, Hit, Match
 
 __all__ = ["Digest", "Entry", "Field", "Hit", "Match", "Outlet", "SnippetPart", "TopicSection"]

@@ -16,7 +16,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.domain.models import Channel, ReferenceList
+from bot.domain.models import Channel
+from bot.domain.records import ReferenceList
 from bot.store import Store
 
 

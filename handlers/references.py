@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.models import Item, ItemRef, ReferenceList
+from bot.domain.models import Item
+from bot.domain.records import ItemRef, ReferenceList
 from bot.domain.safetext import cap, clean
 from bot.domain.textindex import fold
 from bot.domain.topics import find_topic

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from bot import search as news
-from bot.domain.models import ItemRef
+from bot.domain.records import ItemRef
 from bot.domain.safetext import cap, clean, safe_url
 from bot.domain.textindex import fold, split_query
 from bot.texts import chat as T

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from datetime import time
 from typing import Any
 
-from bot.domain.models import Channel, Subscription
+from bot.domain.models import Channel
+from bot.domain.records import Subscription
 from bot.domain.safetext import cap, clean
 from bot.domain.textindex import fold
 from bot.domain.when import DAILY, DAYS_WORDS, looks_like_time, parse_time

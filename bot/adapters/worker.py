@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from bot.config import Config
-from bot.domain.models import PlatformState
+from bot.domain.records import PlatformState
 from bot.store import Store
 from handlers.commands import dispatch
 from handlers.pager import Pager

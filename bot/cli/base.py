@@ -6,13 +6,16 @@ import json
 import sys
 from datetime import datetime, tzinfo
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.config import Config
 from bot.domain.models import Topic
 from bot.domain.topics import chat_topics, effective_topics
-from bot.store import Store
+from bot.store.base import StoreBase
+from bot.store.reading import ReadingStore
 from bot.texts import cli as texts
+
+S = TypeVar("S", bound=StoreBase)
 
 
 class ExitCode(IntEnum):
@@ -33,9 +36,10 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def open_store(config: Config) -> Store | None:
-    """The database, or None after saying that nothing has been imported yet."""
-    store = Store.open_existing(config.database)
+def open_store(config: Config, kind: type[S]) -> S | None:
+    """The database as a ``kind`` (the whole :class:`bot.store.Store`, or a query's
+    :class:`ReadingStore`), or None after saying that nothing has been imported yet."""
+    store = kind.open_existing(config.database)
     if store is None:
         print(texts.NOTHING_IMPORTED, file=sys.stderr)
     return store
@@ -58,7 +62,7 @@ def local_minute(moment: str | None, zone: tzinfo) -> str:
     return f"{datetime.fromisoformat(moment).astimezone(zone):%Y-%m-%d %H:%M}"
 
 
-def stored_topics(config: Config, store: Store, chat: str | None = None) -> dict[str, Topic]:
+def stored_topics(config: Config, store: ReadingStore, chat: str | None = None) -> dict[str, Topic]:
     """The effective topics (the config file's with the admins' chat edits); for ``chat``, with
     that chat's own changes laid over them."""
     topics = effective_topics(config.topics, store.topic_edits())

@@ -15,6 +15,7 @@ from bot.adapters.console import ConsoleChat, run_interactive, run_script
 from bot.cli.base import ExitCode, open_store
 from bot.config import CONSOLE, Config
 from bot.domain.when import Clock
+from bot.store import Store
 from handlers.permissions import Role
 from handlers.request import Context
 
@@ -49,7 +50,7 @@ def _login_name() -> str:
 
 def run(config: Config, args: argparse.Namespace) -> ExitCode:
     """Needs the database (exit 1 without it); exit 0 at the end of input."""
-    store = open_store(config)
+    store = open_store(config, Store)
     if store is None:
         return ExitCode.NOTHING
     with store:

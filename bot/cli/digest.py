@@ -15,7 +15,8 @@ from bot.delivery.channels import ChannelSender, ConsoleSender
 from bot.delivery.digester import Digester
 from bot.delivery.outbox import Deliverer, FlushReport
 from bot.delivery.robots import RobotChannel
-from bot.domain.models import Channel, DeliveryStatus, OutboxStatus, Subscription
+from bot.domain.models import Channel
+from bot.domain.records import DeliveryStatus, OutboxStatus, Subscription
 from bot.domain.when import Clock, parse_day
 from bot.store import Store
 from bot.store.lock import AlreadyRunning, ServiceLock
@@ -183,7 +184,7 @@ def _report_robots(config: Config, store: Store, subs: list[Subscription], day: 
 
 def run(config: Config, args: argparse.Namespace) -> ExitCode:
     """Build the digest of a day from stored items; write, print, or send it."""
-    store = open_store(config)
+    store = open_store(config, Store)
     if store is None:
         return ExitCode.NOTHING
     with store:

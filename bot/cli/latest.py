@@ -8,6 +8,7 @@ from bot import search
 from bot.cli.base import ExitCode, UsageError, open_store, print_json
 from bot.cli.output import add_limit_arguments, print_news, reply_json
 from bot.config import Config
+from bot.store.reading import ReadingStore
 from bot.texts import cli as texts
 
 
@@ -19,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> ExitCode:
     """Newest items containing every keyword."""
-    store = open_store(config)
+    store = open_store(config, ReadingStore)
     if store is None:
         return ExitCode.NOTHING
     with store:

@@ -9,7 +9,7 @@ from typing import Any
 from bot.cli.base import ExitCode, iso, print_json
 from bot.config import Config
 from bot.delivery.robot_status import robot_json, robot_lines, robots_overview
-from bot.domain.models import PlatformState
+from bot.domain.records import PlatformState
 from bot.domain.when import Clock, format_duration
 from bot.ingest.status import CLI_LAYOUT, SourcesOverview, other_items_line, source_lines, sources_overview
 from bot.store import Store

@@ -8,6 +8,7 @@ from bot import search
 from bot.cli.base import ExitCode, open_store, print_json, stored_topics
 from bot.cli.output import add_limit_arguments, print_news, print_unknown_topic, reply_json
 from bot.config import Config
+from bot.store.reading import ReadingStore
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> ExitCode:
     """Newest items of a configured topic; an unknown name gets suggestions and keyword results."""
-    store = open_store(config)
+    store = open_store(config, ReadingStore)
     if store is None:
         return ExitCode.NOTHING
     with store:

@@ -20,7 +20,7 @@ from bot.cli.base import ExitCode, error_line, print_json, stored_topics
 from bot.config import Config
 from bot.domain.models import Topic
 from bot.domain.topics import topic_to_dict
-from bot.store import Store
+from bot.store.reading import ReadingStore
 from bot.texts import cli as texts
 
 # What `topics --json` shows of each topic, beside how many items match it.
@@ -61,7 +61,7 @@ def run(config: Config, args: argparse.Namespace) -> ExitCode:
         return export(config, args.export, args.chat)
     topics = dict(config.topics)
     counts: dict[str, tuple[int, bool]] = {}  # name → (items, whether counted exactly)
-    store = Store.open_existing(config.database)
+    store = ReadingStore.open_existing(config.database)
     if store is not None:
         with store:
             topics = stored_topics(config, store, args.chat)
@@ -114,7 +114,7 @@ def print_topics(topics: Mapping[str, Topic], counts: Mapping[str, tuple[int, bo
 
 def current_topics(config: Config, chat: str | None = None) -> dict[str, Topic]:
     """The effective topics (see :func:`stored_topics`); the config file's if nothing is stored."""
-    store = Store.open_existing(config.database)
+    store = ReadingStore.open_existing(config.database)
     if store is None:
         return dict(config.topics)
     with store:

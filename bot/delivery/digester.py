@@ -18,18 +18,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Config
-from bot.domain.models import (
-    APP_CHANNELS,
-    Channel,
-    DeliveryStatus,
-    OutgoingMessage,
-    Platform,
-    ReferenceList,
-    Subscription,
-    Topic,
-    channel_of,
-    robot_name,
-)
+from bot.domain.models import APP_CHANNELS, Channel, Platform, Topic, channel_of, robot_name
+from bot.domain.records import DeliveryStatus, OutgoingMessage, ReferenceList, Subscription
 from bot.domain.topics import chat_topics, effective_topics
 from bot.domain.when import covered_days, day_bounds, last_due
 from bot.store import Store

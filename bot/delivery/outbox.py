@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.delivery.channels import ChannelSender, Failure, SendError
-from bot.domain.models import Channel, OutboxMessage
+from bot.domain.models import Channel
+from bot.domain.records import OutboxMessage
 from bot.domain.safetext import html_to_text
 from bot.store import Store
 

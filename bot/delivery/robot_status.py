@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, RobotConfig
-from bot.domain.models import Channel, Subscription
+from bot.domain.models import Channel
+from bot.domain.records import Subscription
 from bot.domain.safetext import cap, clean
 from bot.store import ChatOutbox, Store
 from bot.texts import robots as T

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from bot.domain.models import SourceState
+from bot.domain.records import SourceState
 
 if TYPE_CHECKING:  # the caller brings its generator: `finews-bot status` does not load random
     import random

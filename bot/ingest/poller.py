@@ -22,7 +22,8 @@ from pathlib import Path
 import httpx
 
 from bot.config import Config, SourceConfig
-from bot.domain.models import Item, SourceState
+from bot.domain.models import Item
+from bot.domain.records import SourceState
 from bot.domain.when import Clock
 from bot.ingest import health
 from bot.ingest.importer import ImportReport, import_files

@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, SourceConfig
-from bot.domain.models import SourceState
+from bot.domain.records import SourceState
 from bot.domain.safetext import cap, clean
 from bot.domain.when import format_duration
 from bot.ingest.health import Health, health_of, state_of

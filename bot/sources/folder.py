@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.domain.models import SeenFile
+from bot.domain.records import SeenFile
 from bot.sources.name_order import in_name_order
 from bot.sources.parse import is_supported
 

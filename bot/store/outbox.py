@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.domain.models import (
-    Channel,
+from bot.domain.models import Channel
+from bot.domain.records import (
     Delivery,
     DeliveryStatus,
     OutboxMessage,

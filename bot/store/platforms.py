@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from bot.domain.models import PlatformState
+from bot.domain.records import PlatformState
 
 
 class PlatformsMixin:

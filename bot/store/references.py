@@ -12,7 +12,8 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 
-from bot.domain.models import Channel, ItemRef, ReferenceList
+from bot.domain.models import Channel
+from bot.domain.records import ItemRef, ReferenceList
 
 
 class ReferencesMixin:

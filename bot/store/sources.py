@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from bot.domain.models import SeenFile, SourceState
+from bot.domain.records import SeenFile, SourceState
 
 _STATE_COLUMNS = (
     "name, kind, last_attempt, last_success, last_error, failures, next_attempt, last_new, rhythm,"

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime, time
 from typing import Any
 
-from bot.domain.models import Channel, Subscription
+from bot.domain.models import Channel
+from bot.domain.records import Subscription
 from bot.domain.when import Clock
 
 _SUB_COLUMNS = "id, channel, chat, topics, time, days, title, origin, paused, created"

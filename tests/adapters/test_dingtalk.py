@@ -32,7 +32,8 @@ from bot.adapters.dingtalk import (
 )
 from bot.config import AppConfig, Config
 from bot.delivery.channels import ConnectError, Failure, SendError
-from bot.domain.models import Channel, PlatformState
+from bot.domain.models import Channel
+from bot.domain.records import PlatformState
 from bot.store import Store
 from bot.texts import chat as T
 from handlers.markup import text_reply

@@ -14,7 +14,8 @@ import pytest
 from bot.cli import main
 from bot.config import Config, parse_config
 from bot.delivery.digester import Digester
-from bot.domain.models import Channel, DeliveryStatus
+from bot.domain.models import Channel
+from bot.domain.records import DeliveryStatus
 from bot.ingest.importer import discover, import_files
 from bot.store import Store
 from tests.helpers.paths import SEEDS

@@ -15,8 +15,8 @@ import pytest
 
 from bot.delivery.channels import ConsoleSender, Failure, SendError
 from bot.delivery.outbox import Deliverer, retry_delay
-from bot.domain.models import (
-    Channel,
+from bot.domain.models import Channel
+from bot.domain.records import (
     DeliveryStatus,
     ItemRef,
     OutboxStatus,

@@ -22,7 +22,8 @@ from bot.delivery.channels import Failure, SendError
 from bot.delivery.digester import Digester
 from bot.delivery.outbox import Deliverer, FlushReport
 from bot.delivery.robots import RobotChannel
-from bot.domain.models import Channel, OutboxStatus, Platform
+from bot.domain.models import Channel, Platform
+from bot.domain.records import OutboxStatus
 from bot.ingest.importer import discover, import_files
 from bot.store import Store
 from tests.fakes.robots import FakeRobot, Limits, RobotFake

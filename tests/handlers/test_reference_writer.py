@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.config import Config
-from bot.domain.models import ItemRef, ReferenceList
+from bot.domain.records import ItemRef, ReferenceList
 from bot.store import Store
 from handlers.reference_writer import ReferenceWriter
 from handlers.request import Context

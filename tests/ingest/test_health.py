@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.models import SourceState
+from bot.domain.records import SourceState
 from bot.ingest import health
 from bot.ingest.health import Health, after_failure, after_success, health_of, poll_backoff
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import SourceConfig
-from bot.domain.models import SourceState
+from bot.domain.records import SourceState
 from bot.ingest.health import Health
 from bot.ingest.status import CHAT_LAYOUT, CLI_LAYOUT, SourceStatus, source_lines
 

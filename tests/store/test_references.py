@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.domain.models import Channel, ItemRef, ReferenceList
+from bot.domain.models import Channel
+from bot.domain.records import ItemRef, ReferenceList
 from bot.store import Store
 
 AT = datetime(2022, 4, 4, 1, 0, tzinfo=UTC)
