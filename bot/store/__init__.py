@@ -6,8 +6,8 @@ polling state and seen files), :mod:`bot.store.subscriptions` (who receives whic
 :mod:`bot.store.outbox` (deliveries and the outbox), :mod:`bot.store.topics` (topics edited from
 chat, the audit log), :mod:`bot.store.platforms` (the chat platforms' connections),
 :mod:`bot.store.references` (what each chat was last shown, for /why 3). The schema lives in
-:mod:`bot.store.migrations`; the values it stores and returns are :mod:`bot.domain.models`, and
-:mod:`bot.store.lock` keeps one service per database.
+:mod:`bot.store.migrations`; the values it stores and returns are :mod:`bot.domain.models` and
+:mod:`bot.domain.records`, and :mod:`bot.store.lock` keeps one service per database.
 
 The names below are loaded on first use, each from the module that defines it: a query opens a
 :class:`bot.store.reading.ReadingStore` and never loads the other parts (see there why).
