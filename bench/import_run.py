@@ -35,8 +35,8 @@ def _status(pid: int) -> dict[str, str]:
     return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
 
 
-def _tree(root: int) -> list[int]:
-    """``root`` and every process descended from it."""
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it (read from /proc), ``root`` first."""
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -73,7 +73,7 @@ class TreeWatch:
 
     def sample(self) -> None:
         """Record each live process' high-water mark."""
-        for pid in _tree(self.root):
+        for pid in process_tree(self.root):
             peak = _kib(_status(pid).get("VmHWM", ""))
             if peak:
                 self.peaks_kib[pid] = max(peak, self.peaks_kib.get(pid, 0))

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("PPid:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
+from bench.import_run import process_tree
 
 
 def alive(pid: int) -> bool:
@@ -28,19 +19,7 @@ def alive(pid: int) -> bool:
 
 def descendants(root: int) -> list[int]:
     """Every live process descended from ``root`` (not ``root`` itself)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            parent = _parent_of(int(entry))
-            if parent is not None:
-                children.setdefault(parent, []).append(int(entry))
-    found: list[int] = []
-    pending = list(children.get(root, []))
-    while pending:
-        pid = pending.pop()
-        found.append(pid)
-        pending += children.get(pid, [])
-    return [pid for pid in found if alive(pid)]
+    return [pid for pid in process_tree(root)[1:] if alive(pid)]
 
 
 def still_alive_after(pids: list[int], seconds: float) -> list[int]:
