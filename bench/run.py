@@ -352,8 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Speed is half of what a digest promises; the other half is that it holds the right items.
         labelled = relevance.load_set()
         before, after = relevance.topics_of(relevance.BEFORE), relevance.topics_of(relevance.AFTER)
-        print("\n" + relevance.report(before, after, labelled), flush=True)
-        relevance_figures = relevance.figures(before, after, labelled)
+        second = relevance.load_second()
+        print("\n" + relevance.report(before, after, labelled, second), flush=True)
+        relevance_figures = relevance.figures(before, after, labelled, second)
     if args.json is not None:
         data = {
             "seed": args.seed,
