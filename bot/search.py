@@ -4,13 +4,13 @@ Handlers know no transport: they take plain arguments and return structured repl
 console, the CLI's JSON and the chat adapters render each in their own way.
 
 ``topic`` applies a topic's full rules, as the digests do (:class:`digests.rules.TopicMatcher`):
-keywords, ``not_in`` and ``near`` contexts, headline-only keywords, the minimum score, ``exclude``
-and ``require`` words, source lists. The index finds
-the candidates (items containing any keyword), newest first; a topic with nothing but keywords is
-answered by the index alone, otherwise each candidate is checked against the rules. Its total is
-exact when there are at most :data:`EXACT_COUNT_LIMIT` candidates (all are checked); beyond that
-only the newest ones are, at least that many and as many as the page asked for needs, and the
-total is a lower bound (``NewsReply.exact`` is False: "至少 N 条").
+keywords, ``not_in``, ``near`` and ``not_near`` contexts, headline-only keywords, the minimum
+score, ``exclude`` and ``require`` words, source lists. The index finds the candidates (items
+containing any keyword), newest first; a topic with nothing but keywords is answered by the index
+alone, otherwise each candidate is checked against the rules. Its total is exact when there are at
+most :data:`EXACT_COUNT_LIMIT` candidates (all are checked); beyond that only the newest ones are,
+at least that many and as many as the page asked for needs, and the total is a lower bound
+(``NewsReply.exact`` is False: "至少 N 条").
 """
 
 from __future__ import annotations
@@ -156,11 +156,12 @@ def topic(
 
 
 def _has_rules(topic: Topic) -> bool:
-    """Whether the topic narrows its keyword matches (contexts, near words, headline-only keywords,
-    a minimum score, exclude/require words, sources)."""
+    """Whether the topic narrows its keyword matches (contexts, near words of either kind,
+    headline-only keywords, a minimum score, exclude/require words, sources)."""
     return bool(
         topic.not_in
         or topic.near
+        or topic.not_near
         or topic.title_keywords
         or topic.min_score > 0
         or topic.exclude

@@ -26,6 +26,7 @@ class Verdict(StrEnum):
     COUNTED = "counted"
     NEGATED = "negated"  # inside an occurrence of a not_in context
     NOT_NEAR = "not_near"  # no near word within the window
+    NEAR_NEGATIVE = "near_negative"  # a not_near word within the window
     TITLE_ONLY = "title_only"  # a title keyword found in the body
 
 
@@ -39,8 +40,10 @@ class Occurrence:
     start: int  # character offsets in the folded field
     end: int
     verdict: Verdict
-    context: str = ""  # NEGATED: the not_in context; COUNTED with a near rule: the near word found
-    distance: int = 0  # COUNTED with a near rule: characters between the word and its near word
+    # NEGATED: the not_in context; COUNTED with a near rule: the near word found; NEAR_NEGATIVE: the
+    # not_near word found
+    context: str = ""
+    distance: int = 0  # COUNTED with a near rule, NEAR_NEGATIVE: characters to that word
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,7 @@ class Explanation:
         for neg in self.negated:
             lines.append(f"{FIELD_NAME[neg.field]}「{neg.word}」{neg.count} 处位于「{neg.context}」中，不计")
         lines += self._not_near_lines()
+        lines += self._near_negative_lines()
         lines += self._title_only_lines()
         if self.usable and not self.hits:
             lines.append("未命中任何关键词")
@@ -128,6 +132,21 @@ class Explanation:
                 f"{FIELD_NAME[field]}「{word}」{count} 处前后 {self.near_window} 字内没有「{shown}」，不计"
             )
         return lines
+
+    def _near_negative_lines(self) -> list[str]:
+        # field, keyword, word → how many occurrences, and the not_near words found beside them
+        groups: dict[tuple[Field, str, str], tuple[list[int], list[str]]] = {}
+        for occ in self.occurrences:
+            if occ.verdict is Verdict.NEAR_NEGATIVE:
+                count, found = groups.setdefault((occ.field, occ.keyword, occ.word), ([0], []))
+                count[0] += 1
+                if occ.context not in found:
+                    found.append(occ.context)
+        window = self.near_window
+        return [
+            f"{FIELD_NAME[field]}「{word}」{count[0]} 处前后 {window} 字内有「{'」「'.join(found)}」，不计"
+            for (field, _, word), (count, found) in groups.items()
+        ]
 
     def _title_only_lines(self) -> list[str]:
         return [

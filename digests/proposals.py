@@ -1,11 +1,14 @@
 """Rule changes that would drop an item an official marked "not relevant", the most local first.
 
 Given a topic, the item that matched it wrongly and the topic's other matches of recent days,
-:func:`propose` makes candidate changes of four kinds, each aimed at the occurrences that made the
+:func:`propose` makes candidate changes of five kinds, each aimed at the occurrences that made the
 item count (:meth:`digests.rules.TopicMatcher.explain`), from the most local to the widest:
 
 - ``not_in``: a negative context around each such occurrence (上市 → 上市公司, A股上市, IPO后),
   a word's length either side, never across punctuation, digits or a space;
+- ``not_near``: a negative near word for the keyword: a word close to its occurrences here (质押
+  beside 小额贷款 in a share-pledge notice), the one that drops the fewest other matches, among the
+  words the stored news uses (as for ``exclude``), then the closest;
 - ``near``: a positive context for the keyword: if it has none, the words that stand right beside
   it in many of the topic's other matches but not beside it here; if it has some, without the
   near words that let this occurrence count;
@@ -33,10 +36,11 @@ from digests.rules import TopicMatcher
 from digests.values import Field
 
 NOT_IN = "not_in"
+NOT_NEAR = "not_near"
 NEAR = "near"
 EXCLUDE = "exclude"
 MIN_SCORE = "min_score"
-KINDS = (NOT_IN, NEAR, EXCLUDE, MIN_SCORE)  # the most local change first
+KINDS = (NOT_IN, NOT_NEAR, NEAR, EXCLUDE, MIN_SCORE)  # the most local change first
 
 # Contexts extend an occurrence by this many characters on each side, in this order of preference
 # when they drop equally few other items: most Chinese words have two characters, so a
@@ -62,10 +66,10 @@ MAX_SCORE = 100.0  # as the config allows
 class Proposal:
     """One rule change, as it would leave the topic, and what else it would drop."""
 
-    kind: str  # NOT_IN, NEAR, EXCLUDE or MIN_SCORE
+    kind: str  # one of KINDS
     topic: Topic  # the topic with the change applied
-    words: tuple[str, ...] = ()  # contexts, near words or the exclude word added
-    keyword: str = ""  # NEAR: the keyword whose near words change
+    words: tuple[str, ...] = ()  # contexts, (negative) near words or the exclude word added
+    keyword: str = ""  # NEAR, NOT_NEAR: the keyword whose near words change
     removed: tuple[str, ...] = ()  # NEAR: near words taken away
     score: float = 0.0  # MIN_SCORE: the new minimum
     item_score: float = 0.0  # MIN_SCORE: what the item scored
@@ -136,7 +140,7 @@ def propose(
     *,
     word_counts: Mapping[str, int] | None = None,
     stored: int = 0,
-    limit: int = 3,
+    limit: int = 4,
 ) -> list[Proposal]:
     """Up to ``limit`` changes to ``topic`` that drop ``item``, one per kind, the most local first.
 
@@ -151,10 +155,12 @@ def propose(
     judge = _Judge(topic, item, others)
     counted = why.counted()
     fields = _fields(item)
+    grams = _words_near(judge.topic, counted, fields, word_counts or {}, stored)
     made = [
         _not_in(judge, counted, fields),
+        _not_near(judge, counted, grams),
         _near(judge, counted, fields),
-        _exclude(judge, counted, fields, word_counts or {}, stored),
+        _exclude(judge, grams),
         _min_score(judge, why.score),
     ]
     return [p for p in made if p is not None][:limit]
@@ -298,16 +304,18 @@ def exclude_candidates(topic: Topic, item: Item) -> list[str]:
     return list(_exclude_grams(topic, why.counted(), _fields(item))) if why.matched else []
 
 
-def _exclude(
-    judge: _Judge,
+def _words_near(
+    topic: Topic,
     counted: Sequence[Occurrence],
     fields: dict[Field, _Field],
     word_counts: Mapping[str, int],
     stored: int,
-) -> Proposal | None:
-    grams = _exclude_grams(judge.topic, counted, fields)
+) -> dict[str, tuple[str, int]]:
+    """The words near the counted occurrences that an exclude word or a negative near word may be:
+    folded → (as written, characters from the occurrence, more across punctuation)."""
+    grams = _exclude_grams(topic, counted, fields)
     # A near word of the topic is what makes an occurrence count: excluding it would be perverse.
-    near = {fold(w) for words in judge.topic.near.values() for w in words}
+    near = {fold(w) for words in topic.near.values() for w in words}
     grams = {g: v for g, v in grams.items() if g not in near}
     # Two characters that happen to stand together (后财) occur in one item; a word (财务, 回购) in
     # several; a word of all news (公司, 记者) in a good part of them, and would drop anything. With
@@ -315,19 +323,49 @@ def _exclude(
     if word_counts:
         common = max(MIN_WORD_COUNT, COMMON_SHARE * stored)
         grams = {g: v for g, v in grams.items() if MIN_WORD_COUNT <= word_counts.get(g, 0) <= common}
-    best: tuple[int, int, int, str, str] | None = None
-    for folded, (written, distance) in grams.items():
-        # Fewest other matches dropped, then the closest to the occurrence, then the shortest.
-        key = (len(judge.containing(folded)), distance, len(folded), folded, written)
-        if best is None or key < best:
-            best = key
-    if best is None:
+    return grams
+
+
+def _fewest_dropped(judge: _Judge, grams: Mapping[str, tuple[str, int]]) -> list[tuple[str, str, int]]:
+    """The words as (folded, as written, distance): fewest other matches containing them first,
+    then the closest to the occurrence, then the shortest."""
+    ranked = sorted(
+        (len(judge.containing(folded)), distance, len(folded), folded, written)
+        for folded, (written, distance) in grams.items()
+    )
+    return [(folded, written, distance) for _, distance, _, folded, written in ranked]
+
+
+def _not_near(
+    judge: _Judge, counted: Sequence[Occurrence], grams: Mapping[str, tuple[str, int]]
+) -> Proposal | None:
+    keywords = list(dict.fromkeys(occ.keyword for occ in counted))
+    if len(keywords) != 1:
+        return None  # one keyword's negative near words cannot drop an item that other keywords keep
+    keyword = keywords[0]
+    topic = judge.topic
+    current = topic.not_near.get(keyword, ())
+    # What else a word drops is what tells a word of the situation (质押, 合同, 签署) from a piece of
+    # one firm's name (深圳, 中小): the place and the name also stand beside relevant news.
+    for folded, written, distance in _fewest_dropped(judge, grams):
+        if distance % OTHER_CLAUSE > topic.near_window:
+            continue  # beyond the window: the rule would not see it
+        changed = replace(topic, not_near={**topic.not_near, keyword: (*current, written)})
+        if judge.drops_item(changed):
+            dropped = judge.dropped(changed, judge.containing(folded))
+            return Proposal(NOT_NEAR, changed, (written,), keyword=keyword, dropped=dropped)
+    return None
+
+
+def _exclude(judge: _Judge, grams: Mapping[str, tuple[str, int]]) -> Proposal | None:
+    ranked = _fewest_dropped(judge, grams)
+    if not ranked:
         return None
-    written = best[4]
+    folded, written, _ = ranked[0]
     changed = replace(judge.topic, exclude=(*judge.topic.exclude, written))
     if not judge.drops_item(changed):
         return None
-    return Proposal(EXCLUDE, changed, (written,), dropped=tuple(judge.containing(best[3])))
+    return Proposal(EXCLUDE, changed, (written,), dropped=tuple(judge.containing(folded)))
 
 
 def _min_score(judge: _Judge, score: float) -> Proposal | None:

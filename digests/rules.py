@@ -72,7 +72,18 @@ _POINTS = {Field.TITLE: TITLE_POINTS, Field.TEXT: TEXT_POINTS}
 class _Keyword:
     """One keyword of a topic, compiled. Compared by identity: the matcher collects them in lists."""
 
-    __slots__ = ("keyword", "longest", "near", "plain", "position", "title_only", "weight", "words")
+    __slots__ = (
+        "far",
+        "keyword",
+        "longest",
+        "longest_far",
+        "near",
+        "plain",
+        "position",
+        "title_only",
+        "weight",
+        "words",
+    )
 
     def __init__(
         self,
@@ -82,6 +93,7 @@ class _Keyword:
         *,
         title_only: bool,
         near: tuple[str, ...],
+        far: tuple[str, ...],
         weight: float,
         negatable: bool,
     ) -> None:
@@ -91,10 +103,12 @@ class _Keyword:
         self.title_only = title_only
         self.near = near  # folded near words; empty: every occurrence may count
         self.longest = max(map(len, near), default=0)  # for nearest()
+        self.far = far  # folded not_near words; empty: no word keeps an occurrence from counting
+        self.longest_far = max(map(len, far), default=0)
         self.weight = weight
         # For the matching loop, which runs for every candidate topic of every item: the single
         # folded word when every occurrence of it counts wherever it is, else None.
-        simple = len(words) == 1 and not negatable and not near and not title_only
+        simple = len(words) == 1 and not negatable and not near and not far and not title_only
         self.plain: str | None = words[0] if simple else None
 
 
@@ -150,6 +164,7 @@ def _compile(topic: Topic) -> _Rule:
     by_word = {w: tuple((c, _offsets(w, c)) for c in contexts if w in c) for w in words}
     negatable = {w: cs for w, cs in by_word.items() if cs}
     near = _near_words(topic.near)
+    far = _near_words(topic.not_near)
     keywords = tuple(
         _Keyword(
             position,
@@ -157,6 +172,7 @@ def _compile(topic: Topic) -> _Rule:
             ws,
             title_only=position >= len(everywhere),
             near=near.get(ws, ()),
+            far=far.get(ws, ()),
             weight=topic.weight(keyword),
             negatable=any(w in negatable for w in ws),
         )
@@ -185,7 +201,7 @@ def _counted(
     negations: list[Negation] | None,
 ) -> list[int]:
     """The starts of ``word`` in one field that count: not negated, near a near word if the keyword
-    needs one, and in the title if it is a title keyword."""
+    needs one, near none of its not_near words, and in the title if it is a title keyword."""
     if keyword.title_only and field is Field.TEXT:
         return []
     starts = scan.occ.get(word)
@@ -207,6 +223,10 @@ def _counted(
             s
             for s in starts
             if nearest(scan, s, word, keyword.near, keyword.longest, rule.window) is not None
+        ]
+    if keyword.far and starts:
+        starts = [
+            s for s in starts if nearest(scan, s, word, keyword.far, keyword.longest_far, rule.window) is None
         ]
     return starts
 
@@ -310,6 +330,13 @@ def _occurrences_of(rule: _Rule, keyword: _Keyword, field: Field, scan: FieldSca
             elif start in negated_by:
                 context = negated_by[start]
                 notes.append(Occurrence(keyword.keyword, word, field, begin, end, Verdict.NEGATED, context))
+            elif keyword.far and (
+                away := nearest(scan, start, word, keyword.far, keyword.longest_far, rule.window)
+            ):
+                far_word, gap = away
+                notes.append(
+                    Occurrence(keyword.keyword, word, field, begin, end, Verdict.NEAR_NEGATIVE, far_word, gap)
+                )
             elif keyword.near:
                 found = nearest(scan, start, word, keyword.near, keyword.longest, rule.window)
                 if found is None:

@@ -157,8 +157,8 @@ _REPLACE: dict[str, Callable[[Topic, tuple[str, ...]], Topic]] = {
 def with_words(topic: Topic, field: str, values: tuple[str, ...]) -> Topic:
     """The topic with one of its word lists replaced.
 
-    A keyword taken away takes its weight and its near words along: both name a keyword (the
-    config file insists).
+    A keyword taken away takes its weight and its near words (both kinds) along: they name a keyword
+    (the config file insists).
     """
     changed = _REPLACE[field](topic, values)
     if field in _OTHER_KEYWORD_LIST:
@@ -167,6 +167,7 @@ def with_words(topic: Topic, field: str, values: tuple[str, ...]) -> Topic:
             changed,
             weights={k: v for k, v in topic.weights.items() if k in kept},
             near={k: v for k, v in topic.near.items() if k in kept},
+            not_near={k: v for k, v in topic.not_near.items() if k in kept},
         )
     return changed
 

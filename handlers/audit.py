@@ -60,7 +60,7 @@ def _near_change(label: str, before: dict[str, Any], after: dict[str, Any]) -> s
 
 def _change(key: str, before: Any, after: Any) -> str:
     label = T.FIELD_LABELS.get(key, key)
-    if key == "near" and isinstance(before or {}, dict) and isinstance(after or {}, dict):
+    if key in ("near", "not_near") and isinstance(before or {}, dict) and isinstance(after or {}, dict):
         return _near_change(label, before or {}, after or {})
     old, new = _values(key, before), _values(key, after)
     if isinstance(before, list) and isinstance(after, list) and len(old) + len(new) > LIST_SHOWN_WHOLE:

@@ -106,6 +106,18 @@ COMMANDS: tuple[Command, ...] = (
         "/delnear 上市 上市 公司",
         rule_edits.delnear_command,
     ),
+    _admin(
+        "addnotnear",
+        "[全局|本群] <主题> <关键词> <排除邻近词…>",
+        "/addnotnear 地方金融监管 小额贷款 质押",
+        rule_edits.addnotnear_command,
+    ),
+    _admin(
+        "delnotnear",
+        "[全局|本群] <主题> <关键词> [排除邻近词…]",
+        "/delnotnear 地方金融监管 小额贷款 质押",
+        rule_edits.delnotnear_command,
+    ),
     _admin("setwindow", "[全局|本群] <主题> <字数>", "/setwindow 上市 8", rule_edits.setwindow_command),
     _admin("setminscore", "[全局|本群] <主题> <分数>", "/setminscore 上市 2", rule_edits.setminscore_command),
     _admin(

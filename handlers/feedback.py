@@ -20,7 +20,16 @@ from bot.domain.models import Item, Topic
 from bot.domain.safetext import cap, clean
 from bot.domain.textindex import compile_query, fold
 from bot.texts import chat as T
-from digests.proposals import EXCLUDE, MIN_SCORE, NEAR, NOT_IN, Proposal, exclude_candidates, propose
+from digests.proposals import (
+    EXCLUDE,
+    MIN_SCORE,
+    NEAR,
+    NOT_IN,
+    NOT_NEAR,
+    Proposal,
+    exclude_candidates,
+    propose,
+)
 from digests.rules import TopicMatcher
 from handlers.admin import commit_edit, unknown_topic
 from handlers.feedback_book import Marking, ProposalSet, apply_action, parse_apply_action
@@ -120,6 +129,8 @@ def describe(proposal: Proposal, topic: Topic) -> str:
     if proposal.kind == NOT_IN:
         keywords = [k for k in topic.all_keywords if any(fold(k) in fold(w) for w in proposal.words)]
         return T.PROPOSAL_NOT_IN.format(words=words, keyword="、".join(keywords) or topic.name)
+    if proposal.kind == NOT_NEAR:
+        return T.PROPOSAL_NOT_NEAR.format(keyword=proposal.keyword, window=topic.near_window, words=words)
     if proposal.kind == NEAR and proposal.removed:
         return T.PROPOSAL_NEAR_NARROWER.format(keyword=proposal.keyword, words="、".join(proposal.removed))
     if proposal.kind == NEAR:
@@ -211,6 +222,8 @@ def _undo(proposal: Proposal, before: Topic, scope: str) -> str:
     topic = scope + before.name
     if proposal.kind == NOT_IN:
         return f"/delnotin {topic} {words}"
+    if proposal.kind == NOT_NEAR:
+        return f"/delnotnear {topic} {proposal.keyword} {words}"
     if proposal.kind == NEAR and proposal.removed:
         return f"/addnear {topic} {proposal.keyword} {' '.join(proposal.removed)}"
     if proposal.kind == NEAR:

@@ -85,14 +85,16 @@ def topics_command(ctx: Context, request: Request) -> Reply:
 def topic_rules(topic: Topic) -> list[tuple[str, str]]:
     """The rules a topic sets, as (field, values shown), in the order people read them: what
     counts, in which sense, what is dropped, what is needed."""
-    near = T.NEAR_SEPARATOR.join(
-        T.NEAR_ENTRY.format(keyword=k, words="、".join(words)) for k, words in topic.near.items()
+    near, far = (
+        T.NEAR_SEPARATOR.join(T.NEAR_ENTRY.format(keyword=k, words="、".join(ws)) for k, ws in table.items())
+        for table in (topic.near, topic.not_near)
     )
     rules = (
         ("keywords", "、".join(topic.keywords)),
         ("title_keywords", "、".join(topic.title_keywords)),
         ("not_in", "、".join(topic.not_in)),
         ("near", T.NEAR_RULE.format(n=topic.near_window, near=near) if near else ""),
+        ("not_near", T.NOT_NEAR_RULE.format(n=topic.near_window, near=far) if far else ""),
         ("exclude", "、".join(topic.exclude)),
         ("require", "、".join(topic.require)),
         ("min_score", T.MIN_SCORE_RULE.format(score=f"{topic.min_score:g}") if topic.min_score > 0 else ""),

@@ -1,5 +1,6 @@
-"""The sense rules from chat: near words (/addnear, /delnear), the window (/setwindow) and the minimum
-score (/setminscore). Every change goes through :func:`handlers.admin.commit_edit`, with its audit row.
+"""The sense rules from chat: near words (/addnear, /delnear), negative near words (/addnotnear,
+/delnotnear), the window (/setwindow) and the minimum score (/setminscore). Every change goes
+through :func:`handlers.admin.commit_edit`, with its audit row.
 
 Word lists that count only in the headline (/addtitlekw, /deltitlekw) are word lists like the
 others and live in :mod:`handlers.admin`.
@@ -8,8 +9,8 @@ others and live in :mod:`handlers.admin`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from bot.config.digest import MAX_MIN_SCORE, MAX_NEAR_WINDOW
 from bot.domain.models import Topic
@@ -32,12 +33,68 @@ def number_text(value: float) -> str:
     return f"{value:g}"
 
 
-def near_summary(topic: Topic, keyword: str) -> str:
-    """ "“上市”前后 10 字内须有：企业、公司", or that every occurrence counts."""
-    words = topic.near.get(keyword, ())
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """One of the two tables of words around a keyword, with what the chat says about it."""
+
+    field: str  # the Topic field: "near" or "not_near"
+    action: str  # the audit action of adding; "delete_" + the rest for removing
+    add_usage: str
+    delete_usage: str
+    not_a_keyword: str
+    none: str
+    now: str
+    already: str
+    not_there: str
+    added: str
+    removed: str
+    cleared: str
+    is_keyword: str
+
+    def of(self, topic: Topic) -> Mapping[str, tuple[str, ...]]:
+        table: Mapping[str, tuple[str, ...]] = getattr(topic, self.field)
+        return table
+
+
+NEAR = _Table(
+    "near",
+    "add_near",
+    T.ADDNEAR_USAGE,
+    T.DELNEAR_USAGE,
+    T.NOT_A_KEYWORD,
+    T.NEAR_NONE,
+    T.NEAR_NOW,
+    T.NEAR_ALREADY,
+    T.NEAR_NOT_THERE,
+    T.NEAR_ADDED,
+    T.NEAR_REMOVED,
+    T.NEAR_CLEARED,
+    T.NEAR_IS_KEYWORD,
+)
+NOT_NEAR = _Table(
+    "not_near",
+    "add_not_near",
+    T.ADDNOTNEAR_USAGE,
+    T.DELNOTNEAR_USAGE,
+    T.NOT_A_KEYWORD_FAR,
+    T.NOT_NEAR_NONE,
+    T.NOT_NEAR_NOW,
+    T.NOT_NEAR_ALREADY,
+    T.NOT_NEAR_NOT_THERE,
+    T.NOT_NEAR_ADDED,
+    T.NOT_NEAR_REMOVED,
+    T.NOT_NEAR_CLEARED,
+    T.NOT_NEAR_IS_KEYWORD,
+)
+
+
+def near_summary(topic: Topic, keyword: str, table: _Table = NEAR) -> str:
+    """ "“上市”前后 10 字内须有：企业、公司", or that every occurrence counts (for ``not_near``:
+    the words that keep it from counting)."""
+    words = table.of(topic).get(keyword, ())
     if not words:
-        return T.NEAR_NONE.format(keyword=keyword)
-    return T.NEAR_NOW.format(keyword=keyword, n=topic.near_window, words="、".join(words))
+        return table.none.format(keyword=keyword)
+    return table.now.format(keyword=keyword, n=topic.near_window, words="、".join(words))
 
 
 def _keyword_of(typed: str, topic: Topic) -> str | None:
@@ -46,50 +103,56 @@ def _keyword_of(typed: str, topic: Topic) -> str | None:
     return next((k for k in topic.all_keywords if fold(k) == wanted), None)
 
 
-def _not_a_keyword(topic: Topic, typed: str) -> Reply:
+def _not_a_keyword(topic: Topic, typed: str, table: _Table) -> Reply:
     return text_reply(
-        T.NOT_A_KEYWORD.format(topic=topic.name, word=cap(typed, 20)),
+        table.not_a_keyword.format(topic=topic.name, word=cap(typed, 20)),
         T.FIELD_NOW.format(field=T.FIELD_LABELS["keywords"], values="、".join(topic.all_keywords)),
     )
 
 
-def _with_near(topic: Topic | None, typed: str, words: Sequence[str], adding: bool) -> Topic | Reply:
+def _with_near(
+    topic: Topic | None, typed: str, words: Sequence[str], adding: bool, table: _Table
+) -> Topic | Reply:
     assert topic is not None  # commit_edit calls with an existing topic
     keyword = _keyword_of(typed, topic)
     if keyword is None:
-        return _not_a_keyword(topic, typed)
-    current = topic.near.get(keyword, ())
+        return _not_a_keyword(topic, typed, table)
+    current = table.of(topic).get(keyword, ())
     present = {fold(w) for w in current}
     if adding:
         fresh = list(dict.fromkeys(w for w in words if fold(w) not in present))
         if not fresh:
             return text_reply(
-                T.NEAR_ALREADY.format(keyword=keyword, words="、".join(words)), near_summary(topic, keyword)
+                table.already.format(keyword=keyword, words="、".join(words)),
+                near_summary(topic, keyword, table),
             )
         values = (*current, *fresh)
     elif not current:
-        return text_reply(near_summary(topic, keyword))
+        return text_reply(near_summary(topic, keyword, table))
     elif words:
         gone = {fold(w) for w in words} & present
         if not gone:
             return text_reply(
-                T.NEAR_NOT_THERE.format(keyword=keyword, words="、".join(words)), near_summary(topic, keyword)
+                table.not_there.format(keyword=keyword, words="、".join(words)),
+                near_summary(topic, keyword, table),
             )
         values = tuple(w for w in current if fold(w) not in gone)
     else:
         values = ()  # /delnear 主题 关键词: the requirement goes
-    near = {k: v for k, v in topic.near.items() if k != keyword}
+    changed = {k: v for k, v in table.of(topic).items() if k != keyword}
     if values:
-        near[keyword] = values
-    return replace(topic, near=near)
+        changed[keyword] = values
+    if table is NOT_NEAR:
+        return replace(topic, not_near=changed)
+    return replace(topic, near=changed)
 
 
-def _near_edit(ctx: Context, request: Request, adding: bool) -> Reply:
+def _near_edit(ctx: Context, request: Request, adding: bool, table: _Table = NEAR) -> Reply:
     scoped = edit_scope(ctx, request)
     if isinstance(scoped, Reply):
         return scoped
     where, args = scoped
-    usage = T.ADDNEAR_USAGE if adding else T.DELNEAR_USAGE
+    usage = table.add_usage if adding else table.delete_usage
     if len(args) < (3 if adding else 2):
         return text_reply(usage)
     typed, words = args[1], split_words(args[2:])
@@ -99,27 +162,27 @@ def _near_edit(ctx: Context, request: Request, adding: bool) -> Reply:
     outcome = commit_edit(
         where,
         args[0],
-        "add_near" if adding else "delete_near",
-        lambda topic: _with_near(topic, typed, words, adding),
+        table.action if adding else table.action.replace("add_", "delete_", 1),
+        lambda topic: _with_near(topic, typed, words, adding, table),
     )
     if isinstance(outcome, Reply):
         return outcome
     assert outcome.before is not None and outcome.after is not None
     keyword = _keyword_of(typed, outcome.after)
     assert keyword is not None
-    before, after = outcome.before.near.get(keyword, ()), outcome.after.near.get(keyword, ())
+    before, after = table.of(outcome.before).get(keyword, ()), table.of(outcome.after).get(keyword, ())
     name = outcome.after.name
     if adding:
         added = "、".join(w for w in after if w not in before)
-        lines = [where.tagged(T.NEAR_ADDED.format(topic=name, keyword=keyword, words=added))]
+        lines = [where.tagged(table.added.format(topic=name, keyword=keyword, words=added))]
         if any(fold(w) == fold(keyword) for w in after):
-            lines.append(T.NEAR_IS_KEYWORD.format(keyword=keyword))
+            lines.append(table.is_keyword.format(keyword=keyword))
     elif after:
         removed = "、".join(w for w in before if w not in after)
-        lines = [where.tagged(T.NEAR_REMOVED.format(topic=name, keyword=keyword, words=removed))]
+        lines = [where.tagged(table.removed.format(topic=name, keyword=keyword, words=removed))]
     else:
-        lines = [where.tagged(T.NEAR_CLEARED.format(topic=name, keyword=keyword))]
-    return text_reply(*lines, near_summary(outcome.after, keyword), T.EFFECTIVE_NOW)
+        lines = [where.tagged(table.cleared.format(topic=name, keyword=keyword))]
+    return text_reply(*lines, near_summary(outcome.after, keyword, table), T.EFFECTIVE_NOW)
 
 
 def addnear_command(ctx: Context, request: Request) -> Reply:
@@ -132,6 +195,17 @@ def delnear_command(ctx: Context, request: Request) -> Reply:
     """/delnear [全局|本群] <主题> <关键词> [邻近词…]: fewer near words; without words, none are
     needed any more."""
     return _near_edit(ctx, request, adding=False)
+
+
+def addnotnear_command(ctx: Context, request: Request) -> Reply:
+    """/addnotnear [全局|本群] <主题> <关键词> <排除邻近词…>: the keyword does not count where one
+    of these words stands close by (小额贷款 beside 质押: a share pledge naming its lender)."""
+    return _near_edit(ctx, request, adding=True, table=NOT_NEAR)
+
+
+def delnotnear_command(ctx: Context, request: Request) -> Reply:
+    """/delnotnear [全局|本群] <主题> <关键词> [排除邻近词…]: fewer such words; without words, none."""
+    return _near_edit(ctx, request, adding=False, table=NOT_NEAR)
 
 
 def _set_value(

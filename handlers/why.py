@@ -128,6 +128,8 @@ def _verdict(occ: Occurrence, window: int) -> str:
         return T.WHY_NEGATED.format(context=occ.context)
     if occ.verdict is Verdict.NOT_NEAR:
         return T.WHY_NOT_NEAR.format(window=window)
+    if occ.verdict is Verdict.NEAR_NEGATIVE:
+        return T.WHY_NEAR_NEGATIVE.format(window=window, context=occ.context)
     if occ.verdict is Verdict.TITLE_ONLY:
         return T.WHY_TITLE_ONLY
     if occ.context:

@@ -33,6 +33,7 @@ JSON_RULES = (
     "exclude",
     "require",
     "near",
+    "not_near",
     "near_window",
     "min_score",
 )
@@ -100,11 +101,12 @@ def print_topics(topics: Mapping[str, Topic], counts: Mapping[str, tuple[int, bo
         ):
             if words:
                 print(label.format(words="、".join(words)))
-        if topic.near:
-            near = "；".join(
-                texts.TOPIC_NEAR_ENTRY.format(keyword=k, words="、".join(w)) for k, w in topic.near.items()
-            )
-            print(texts.TOPIC_NEAR.format(n=topic.near_window, near=near))
+        for line, table in ((texts.TOPIC_NEAR, topic.near), (texts.TOPIC_NOT_NEAR, topic.not_near)):
+            if table:
+                entries = "；".join(
+                    texts.TOPIC_NEAR_ENTRY.format(keyword=k, words="、".join(w)) for k, w in table.items()
+                )
+                print(line.format(n=topic.near_window, near=entries))
         if topic.min_score > 0:
             print(texts.TOPIC_MIN_SCORE.format(score=f"{topic.min_score:g}"))
         if topic.name in counts:

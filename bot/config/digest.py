@@ -33,6 +33,7 @@ _RAW_TOPIC = Shape(
     weights=(dict[str, float], {}),
     title_keywords=(list[str], []),
     near=(dict[str, Any], {}),  # checked by _near, which can name the keyword of a wrong value
+    not_near=(dict[str, Any], {}),
     near_window=(int, DEFAULT_NEAR_WINDOW),
     min_score=(float, DEFAULT_MIN_SCORE),
 )
@@ -113,7 +114,10 @@ def parse_topic(name: str, raw: Any, file: str) -> Topic:
             raise ConfigError(f"{file}: {where}.weights: {keyword!r} is not one of the topic's keywords")
         if weight <= 0:
             raise ConfigError(f"{file}: {where}.weights.{keyword}: expected a positive number")
-    near = _near(topic.near, every_keyword, f"{file}: {where}.near")
+    near = _near(topic.near, every_keyword, f"{file}: {where}.near", "the words that must stand close to it")
+    not_near = _near(
+        topic.not_near, every_keyword, f"{file}: {where}.not_near", "words that must not stand close to it"
+    )
     if not 1 <= topic.near_window <= MAX_NEAR_WINDOW:
         raise ConfigError(
             f"{file}: {where}.near_window: expected 1 to {MAX_NEAR_WINDOW} characters,"
@@ -131,6 +135,7 @@ def parse_topic(name: str, raw: Any, file: str) -> Topic:
             "description": topic.description,
             "weights": topic.weights,
             "near": near,
+            "not_near": not_near,
             "near_window": topic.near_window,
             "min_score": topic.min_score,
             **cleaned,
@@ -139,15 +144,18 @@ def parse_topic(name: str, raw: Any, file: str) -> Topic:
     )
 
 
-def _near(raw: dict[str, Any], keywords: tuple[str, ...], where: str) -> dict[str, tuple[str, ...]]:
-    """``near``: each key one of the topic's keywords, each with at least one context word."""
+def _near(
+    raw: dict[str, Any], keywords: tuple[str, ...], where: str, gives: str
+) -> dict[str, tuple[str, ...]]:
+    """``near`` or ``not_near``: each key one of the topic's keywords, each with at least one context
+    word (``gives``: what the table gives a keyword, for the message naming a wrong key)."""
     near: dict[str, tuple[str, ...]] = {}
+    table = where.rsplit(".", 1)[-1]
     for keyword, words in raw.items():
         key = keyword.strip()
         if key not in keywords:
             raise ConfigError(
-                f"{where}: {keyword!r} is not one of the topic's keywords (near gives a keyword the words"
-                " that must stand close to it)"
+                f"{where}: {keyword!r} is not one of the topic's keywords ({table} gives a keyword {gives})"
             )
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             got = "a string" if isinstance(words, str) else type(words).__name__

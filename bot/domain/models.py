@@ -158,8 +158,9 @@ class Topic:
     ``require`` word and no ``exclude`` word, and comes from an allowed source. An occurrence
     counts unless it lies inside an occurrence of a ``not_in`` context (上市 inside 线上市场); a
     keyword listed in ``near`` counts only where one of its words stands within ``near_window``
-    characters (上市 near 企业); a ``title_keywords`` word counts only in the headline. Each
-    counted occurrence scores its keyword's weight, twice over in the headline.
+    characters (上市 near 企业), and one listed in ``not_near`` only where none of its words does
+    (小额贷款 not beside 质押: a share pledge names the lender); a ``title_keywords`` word counts only
+    in the headline. Each counted occurrence scores its keyword's weight, twice over in the headline.
     """
 
     name: str
@@ -173,6 +174,7 @@ class Topic:
     weights: Mapping[str, float] = field(default_factory=dict)  # keyword → weight (default 1)
     title_keywords: tuple[str, ...] = ()  # keywords that count only in the headline
     near: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # keyword → positive contexts
+    not_near: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # keyword → negative ones
     near_window: int = DEFAULT_NEAR_WINDOW  # characters between a keyword and its context, at most
     min_score: float = DEFAULT_MIN_SCORE  # what the counted occurrences must score together
 

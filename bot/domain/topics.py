@@ -9,7 +9,7 @@ before/after), the config file (a ``[topics."NAME"]`` table) and the CLI (``topi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -61,6 +61,8 @@ def topic_to_dict(topic: Topic, *, sparse: bool = False) -> dict[str, Any]:
             data[key] = list(values)
     if topic.near or not sparse:
         data["near"] = {k: list(v) for k, v in topic.near.items()}
+    if topic.not_near or not sparse:
+        data["not_near"] = {k: list(v) for k, v in topic.not_near.items()}
     if topic.near_window != DEFAULT_NEAR_WINDOW or not sparse:
         data["near_window"] = topic.near_window
     if topic.min_score != DEFAULT_MIN_SCORE or not sparse:
@@ -73,10 +75,13 @@ def topic_to_dict(topic: Topic, *, sparse: bool = False) -> dict[str, Any]:
 def topic_from_dict(data: Mapping[str, Any], name: str | None = None) -> Topic:
     """The inverse of :func:`topic_to_dict` (``name`` for a sparse table, whose key names it)."""
     keywords = (*data["keywords"], *data.get("title_keywords", ()))
-    near = data.get("near", {})
-    # In the order of the keywords they belong to, whatever order they were stored in (the store
-    # keeps JSON with sorted keys).
-    ordered = sorted(near, key=lambda k: keywords.index(k) if k in keywords else len(keywords))
+
+    def by_keyword(table: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+        # In the order of the keywords they belong to, whatever order they were stored in (the
+        # store keeps JSON with sorted keys).
+        ordered = sorted(table, key=lambda k: keywords.index(k) if k in keywords else len(keywords))
+        return {k: tuple(table[k]) for k in ordered}
+
     return Topic(
         name=data["name"] if name is None else name,
         keywords=tuple(data["keywords"]),
@@ -89,7 +94,8 @@ def topic_from_dict(data: Mapping[str, Any], name: str | None = None) -> Topic:
         weights=dict(data.get("weights", {})),
         # Edits stored before these rules existed lack them: the defaults are what they meant.
         title_keywords=tuple(data.get("title_keywords", ())),
-        near={k: tuple(near[k]) for k in ordered},
+        near=by_keyword(data.get("near", {})),
+        not_near=by_keyword(data.get("not_near", {})),
         near_window=int(data.get("near_window", DEFAULT_NEAR_WINDOW)),
         min_score=float(data.get("min_score", DEFAULT_MIN_SCORE)),
     )
@@ -107,9 +113,9 @@ class Overlay:
 
     For a global topic: words added to and removed from its lists (so that a later change of the
     global topic still shows through, unless this chat changed that very word), the sense rules it
-    set for itself (near words, their window, the minimum score: each replaces the global value
-    while set), or the topic hidden in this chat. For a topic of the chat's own: the whole topic
-    (``own``).
+    set for itself (near words, negative near words, their window, the minimum score: each replaces
+    the global value while set), or the topic hidden in this chat. For a topic of the chat's own:
+    the whole topic (``own``).
     """
 
     hidden: bool = False
@@ -117,6 +123,7 @@ class Overlay:
     added: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     removed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     near: Mapping[str, tuple[str, ...]] | None = None
+    not_near: Mapping[str, tuple[str, ...]] | None = None
     near_window: int | None = None
     min_score: float | None = None
 
@@ -129,6 +136,7 @@ class Overlay:
             and not any(self.added.values())
             and not any(self.removed.values())
             and self.near is None
+            and self.not_near is None
             and self.near_window is None
             and self.min_score is None
         )
@@ -144,6 +152,8 @@ def overlay_to_dict(overlay: Overlay) -> dict[str, Any]:
     }
     if overlay.near is not None:
         data["near"] = {k: list(v) for k, v in overlay.near.items()}
+    if overlay.not_near is not None:
+        data["not_near"] = {k: list(v) for k, v in overlay.not_near.items()}
     if overlay.near_window is not None:
         data["near_window"] = overlay.near_window
     if overlay.min_score is not None:
@@ -155,6 +165,7 @@ def overlay_from_dict(data: Mapping[str, Any]) -> Overlay:
     """The inverse of :func:`overlay_to_dict`."""
     own = data.get("own")
     near = data.get("near")
+    not_near = data.get("not_near")
     window = data.get("near_window")
     score = data.get("min_score")
     return Overlay(
@@ -163,6 +174,7 @@ def overlay_from_dict(data: Mapping[str, Any]) -> Overlay:
         added={k: tuple(v) for k, v in data.get("added", {}).items()},
         removed={k: tuple(v) for k, v in data.get("removed", {}).items()},
         near={k: tuple(v) for k, v in near.items()} if near is not None else None,
+        not_near={k: tuple(v) for k, v in not_near.items()} if not_near is not None else None,
         near_window=int(window) if window is not None else None,
         min_score=float(score) if score is not None else None,
     )
@@ -180,6 +192,7 @@ def overlay_between(base: Topic, after: Topic) -> Overlay:
         added=added,
         removed=removed,
         near=after.near if after.near != base.near else None,
+        not_near=after.not_near if after.not_near != base.not_near else None,
         near_window=after.near_window if after.near_window != base.near_window else None,
         min_score=after.min_score if after.min_score != base.min_score else None,
     )
@@ -196,6 +209,7 @@ def overlaid(topic: Topic, overlay: Overlay) -> Topic:
     # Weights and near words name keywords: those of a keyword the chat removed go with it.
     keywords = {*changes["keywords"], *changes["title_keywords"]}
     near = overlay.near if overlay.near is not None else topic.near
+    not_near = overlay.not_near if overlay.not_near is not None else topic.not_near
     return replace(
         topic,
         keywords=changes["keywords"],
@@ -204,6 +218,7 @@ def overlaid(topic: Topic, overlay: Overlay) -> Topic:
         not_in=changes["not_in"],
         weights={k: v for k, v in topic.weights.items() if k in keywords},
         near={k: v for k, v in near.items() if k in keywords},
+        not_near={k: v for k, v in not_near.items() if k in keywords},
         near_window=overlay.near_window if overlay.near_window is not None else topic.near_window,
         min_score=overlay.min_score if overlay.min_score is not None else topic.min_score,
     )

@@ -36,6 +36,8 @@ SUMMARY = {
     "deltitlekw": "删除主题的标题关键词",
     "addnear": "为关键词添加邻近词（关键词附近须有其中之一才算，如“上市”附近须有“企业”）",
     "delnear": "删除关键词的邻近词；不写邻近词则取消该要求",
+    "addnotnear": "为关键词添加排除邻近词（关键词附近有其中之一就不算，如“小额贷款”附近有“质押”）",
+    "delnotnear": "删除关键词的排除邻近词；不写词则全部取消",
     "setwindow": "设置邻近词与关键词之间最多相隔的字数（默认 10）",
     "setminscore": "设置主题的最低得分（正文每处计 1 分，标题计 2 分；0 为不设）",
     "why": "查看一条新闻为什么命中（或没命中）主题：关键词、位置、上下文",
@@ -134,6 +136,7 @@ SCOPE_CHAT_CHANGED = "（本群已修改）"
 TOPICS_HIDDEN = "本群已隐藏的主题：{names}"
 TOPICS_HINT = "发送 /topic 主题名 查看该主题的新闻，/why 编号 查看某条为什么命中。"
 NEAR_RULE = "前后 {n} 字内须有——{near}"
+NOT_NEAR_RULE = "前后 {n} 字内有则不算——{near}"
 NEAR_ENTRY = "{keyword}：{words}"
 NEAR_SEPARATOR = "；"
 MIN_SCORE_RULE = "{score}（正文每处 1 分，标题每处 2 分）"
@@ -149,6 +152,7 @@ FIELD_LABELS = {
     "weights": "权重",
     "title_keywords": "标题关键词",
     "near": "邻近词",
+    "not_near": "排除邻近词",
     "near_window": "邻近字数",
     "min_score": "最低分",
     "topics": "主题",
@@ -238,6 +242,23 @@ NEAR_ADDED = "已为主题“{topic}”的“{keyword}”添加邻近词：{word
 NEAR_REMOVED = "已从主题“{topic}”的“{keyword}”删除邻近词：{words}"
 NEAR_CLEARED = "已取消主题“{topic}”中“{keyword}”的邻近词要求。"
 NEAR_IS_KEYWORD = "注意：邻近词“{keyword}”就是关键词本身，总是满足，不起作用。"
+ADDNOTNEAR_USAGE = (
+    "用法：/addnotnear 主题 关键词 排除邻近词…，例如 /addnotnear 地方金融监管 小额贷款 质押"
+    "（“小额贷款”前后若干字内有“质押”时不算）"
+)
+DELNOTNEAR_USAGE = (
+    "用法：/delnotnear 主题 关键词 [排除邻近词…]，例如 /delnotnear 地方金融监管 小额贷款 质押；"
+    "不写词则取消该关键词的全部排除邻近词"
+)
+NOT_A_KEYWORD_FAR = "“{word}”不是主题“{topic}”的关键词，排除邻近词只能加在关键词上。"
+NOT_NEAR_NONE = "“{keyword}”没有排除邻近词：附近有什么词都算。"
+NOT_NEAR_NOW = "“{keyword}”前后 {n} 字内有这些词时不算：{words}"
+NOT_NEAR_ALREADY = "“{keyword}”的排除邻近词中已有：{words}，未作更改。"
+NOT_NEAR_NOT_THERE = "“{keyword}”的排除邻近词中没有：{words}，未作更改。"
+NOT_NEAR_ADDED = "已为主题“{topic}”的“{keyword}”添加排除邻近词：{words}"
+NOT_NEAR_REMOVED = "已从主题“{topic}”的“{keyword}”删除排除邻近词：{words}"
+NOT_NEAR_CLEARED = "已取消主题“{topic}”中“{keyword}”的排除邻近词。"
+NOT_NEAR_IS_KEYWORD = "注意：排除邻近词“{keyword}”就是关键词本身，每处都会被排除。"
 SETMINSCORE_USAGE = (
     "用法：/setminscore 主题 分数，例如 /setminscore 上市 2（一处标题命中或两处正文命中才算）；0 为不设"
 )
@@ -295,6 +316,8 @@ ACTION_LABELS = {
     "delete_title_keyword": "删除标题关键词",
     "add_near": "添加邻近词",
     "delete_near": "删除邻近词",
+    "add_not_near": "添加排除邻近词",
+    "delete_not_near": "删除排除邻近词",
     "set_near_window": "设置邻近字数",
     "set_min_score": "设置最低分",
     "feedback": "按“不相关”反馈修改规则",
@@ -335,6 +358,7 @@ WHY_COUNTED = "计入"
 WHY_COUNTED_NEAR = "计入，前后 {window} 字内有“{context}”"
 WHY_NEGATED = "不计，位于排除上下文“{context}”中"
 WHY_NOT_NEAR = "不计，前后 {window} 字内没有邻近词"
+WHY_NEAR_NEGATIVE = "不计，前后 {window} 字内有排除邻近词“{context}”"
 WHY_TITLE_ONLY = "不计，标题关键词只在标题中算"
 WHY_MORE_OCCURRENCES = "  ……另有 {n} 处"
 WHY_EXCLUDED = "· 含排除词“{word}”，不收录"
@@ -359,6 +383,7 @@ NOTRELEVANT_NOT_MATCHING = "这条新闻目前不属于主题“{topic}”（规
 PROPOSALS_HEADER = "“{title}”不属于“{topic}”{scope}。去掉它的规则修改（任选其一）："
 PROPOSAL_LINE = "方案 {n}：{change}"
 PROPOSAL_NOT_IN = "添加排除上下文“{words}”——位于其中的“{keyword}”不再计入"
+PROPOSAL_NOT_NEAR = "“{keyword}”前后 {window} 字内有“{words}”时不再计入"
 PROPOSAL_NEAR = "“{keyword}”须在前后 {window} 字内有邻近词：{words}"
 PROPOSAL_NEAR_NARROWER = "从“{keyword}”的邻近词中去掉：{words}"
 PROPOSAL_EXCLUDE = "添加排除词“{words}”——含此词的新闻不再收录"

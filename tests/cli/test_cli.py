@@ -260,3 +260,24 @@ def test_help_is_as_wide_as_the_terminal_says(monkeypatch: pytest.MonkeyPatch) -
     wide = build_parser("").format_help()
     assert max(len(line) for line in narrow.splitlines()) <= 50
     assert max(len(line) for line in wide.splitlines()) > 50
+
+
+def test_topics_show_export_and_apply_negative_near_words(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = f'database = "d.db"\n[[sources]]\nname = "seeds"\nkind = "folder"\npath = "{SEEDS}"\n'
+    config += '[topics."租赁"]\nkeywords = ["融资租赁"]\n'
+    (workdir / "plain.toml").write_text(config, encoding="utf-8")
+    (workdir / "c.toml").write_text(
+        config + '[topics."租赁".not_near]\n"融资租赁" = ["典当"]\n', encoding="utf-8"
+    )
+    assert run(capsys, "--config", "c.toml", "import")[0] == 0
+    code, out, _ = run(capsys, "--config", "c.toml", "topics")
+    assert code == 0 and "排除邻近词（前后 10 字内有其一则不算）：融资租赁——典当" in out
+    code, out, _ = run(capsys, "--config", "c.toml", "topics", "--json")
+    assert json.loads(out)["topics"][0]["not_near"] == {"融资租赁": ["典当"]}
+    code, out, _ = run(capsys, "--config", "c.toml", "topics", "--export")
+    assert '[topics."租赁".not_near]' in out and '"融资租赁" = [' in out
+    # The seeds name 融资租赁 once, in the office report, right after 典当行.
+    assert json.loads(run(capsys, "--config", "plain.toml", "topic", "租赁", "--json")[1])["total"] == 1
+    assert json.loads(run(capsys, "--config", "c.toml", "topic", "租赁", "--json")[1])["total"] == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.domain.models import Item, ItemKind, Topic
-from digests.proposals import EXCLUDE, MIN_SCORE, NEAR, NOT_IN, exclude_candidates, propose
+from digests.proposals import EXCLUDE, MIN_SCORE, NEAR, NOT_IN, NOT_NEAR, exclude_candidates, propose
 from digests.rules import TopicMatcher
 
 AT = datetime(2021, 12, 8, tzinfo=UTC)
@@ -30,7 +30,7 @@ def matches(topic: Topic, it: Item) -> bool:
 
 def test_every_proposal_drops_the_item_and_names_what_else_it_drops() -> None:
     found = propose(LISTING, BUYBACK, OTHERS)
-    assert [p.kind for p in found] == [NOT_IN, EXCLUDE, MIN_SCORE]
+    assert [p.kind for p in found] == [NOT_IN, NOT_NEAR, EXCLUDE, MIN_SCORE]
     for proposal in found:
         assert matches(LISTING, BUYBACK) and not matches(proposal.topic, BUYBACK)
         assert {o.id for o in proposal.dropped} == {
@@ -71,6 +71,36 @@ def test_narrowing_a_near_list_takes_the_word_that_let_the_item_count() -> None:
     near = next(p for p in propose(topic, earnings, [ZHUZHOU]) if p.kind == NEAR)
     assert near.removed == ("公司",) and near.topic.near == {"上市": ("企业",)}
     assert matches(near.topic, ZHUZHOU)  # 企业上市 still counts
+
+
+LOCAL = Topic("地方金融监管", ("小额贷款",))
+PLEDGE = item("pledge", "控股股东将所持股份再质押给深圳市中小担小额贷款有限公司，质押用途为自身资金需求。")
+SUPERVISION = [
+    item("s1", "深圳市地方金融管理局开展小额贷款公司年度监管评级，清理失联空壳小额贷款公司。"),
+    item("s2", "小额贷款公司综合融资成本上限公布，多家降至12%。"),
+    item("s3", "股东质押股份用于补充流动资金。"),  # 质押, but no 小额贷款: not a match, not dropped
+]
+
+
+def test_a_negative_near_word_is_the_word_beside_the_keyword_that_spares_the_other_matches() -> None:
+    grams = exclude_candidates(LOCAL, PLEDGE)
+    # 深圳 stands closer to 小额贷款 than 质押 here, but also beside it in the supervision news.
+    counts = {g: 1 for g in grams} | {"质押": 40, "深圳": 30, "股份": 50}
+    found = propose(LOCAL, PLEDGE, SUPERVISION, word_counts=counts, stored=1000)
+    (far,) = [p for p in found if p.kind == NOT_NEAR]
+    assert far.keyword == "小额贷款" and far.words == ("质押",)
+    assert far.topic.not_near == {"小额贷款": ("质押",)}
+    assert not matches(far.topic, PLEDGE) and far.dropped == ()
+    assert all(matches(far.topic, s) for s in SUPERVISION[:2])
+
+
+def test_a_negative_near_word_is_never_a_near_word_and_stays_within_the_window() -> None:
+    topic = Topic("地方金融监管", ("小额贷款",), near={"小额贷款": ("质押", "公司")}, near_window=3)
+    counts = {"质押": 40, "深圳": 30, "有限": 20}
+    found = propose(topic, PLEDGE, SUPERVISION, word_counts=counts, stored=1000)
+    far = [p for p in found if p.kind == NOT_NEAR]
+    assert all("质押" not in p.words for p in far)  # a near word lets the keyword count
+    assert all(p.words == ("有限",) for p in far)  # 深圳 stands 5 characters away, beyond 3
 
 
 def test_exclude_words_are_words_that_recur_but_not_words_of_all_news() -> None:

@@ -1,4 +1,5 @@
-"""Rules that see the sense of an occurrence: near words, headline-only keywords, a minimum score.
+"""Rules that see the sense of an occurrence: near words and negative near words, headline-only
+keywords, a minimum score.
 
 Sentences are of the relevance set's kind (tests/data/relevance): the same word 上市 for a company
 going public and for a drug or a phone coming to market.
@@ -6,6 +7,7 @@ going public and for a drug or a phone coming to market.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -148,6 +150,40 @@ def test_explain_reports_every_occurrence_with_its_position_and_fate() -> None:
     ]
 
 
+PLEDGE = "控股股东将所持股份再质押给深圳市中小担小额贷款有限公司，质押用途为自身资金需求。"
+SUPERVISION = "加强小额贷款公司监管，清理失联空壳小额贷款公司。"
+COUNTERPARTY = Topic("地方金融监管", ("小额贷款",), not_near={"小额贷款": ("质押", "合同")})
+
+
+def test_a_negative_near_word_keeps_an_occurrence_beside_it_from_counting() -> None:
+    assert not matched(COUNTERPARTY, item(PLEDGE))  # 质押 7 characters before it, 5 after
+    assert matched(COUNTERPARTY, item(SUPERVISION))
+    # Per occurrence: the pledge's 小额贷款 does not count, the supervision's does.
+    match = TopicMatcher([COUNTERPARTY]).match(item(PLEDGE + SUPERVISION))
+    assert match and match[0].hits[0].count == 2
+    # Beyond the window it says nothing about the occurrence.
+    far = replace(COUNTERPARTY, near_window=4)
+    assert matched(far, item(PLEDGE))
+
+
+def test_a_negative_near_word_wins_over_a_near_word() -> None:
+    topic = replace(COUNTERPARTY, near={"小额贷款": ("公司",)})
+    assert not matched(topic, item(PLEDGE))  # 公司 is near, but so is 质押
+    assert matched(topic, item(SUPERVISION))
+    assert not matched(topic, item("小额贷款余额增长。"))  # no near word at all
+
+
+def test_explain_names_the_negative_near_word_found() -> None:
+    why = TopicMatcher([COUNTERPARTY]).explain(item(PLEDGE), "地方金融监管")
+    (occ,) = why.occurrences
+    assert occ.verdict is Verdict.NEAR_NEGATIVE and occ.context == "质押" and occ.distance == 5  # the closer
+    assert why.lines() == [
+        "「地方金融监管」：不相关",
+        "正文「小额贷款」1 处前后 10 字内有「质押」，不计",
+        "未命中任何关键词",
+    ]
+
+
 def test_explain_says_when_the_score_falls_short() -> None:
     topic = Topic("上市", ("上市",), min_score=2)
     why = TopicMatcher([topic]).explain(item(POLICY), "上市")
@@ -167,6 +203,7 @@ def test_match_and_explain_agree_with_every_rule_kind(text: str, title: str, dat
             ("上市", "IPO"),
             not_in=tuple(data.draw(st.lists(st.sampled_from(["上市公司", "新药上市"]), max_size=2))),
             near=data.draw(st.sampled_from([{}, {"上市": ("企业",)}, {"IPO": ("公司", "a")}])),
+            not_near=data.draw(st.sampled_from([{}, {"上市": ("公司",)}, {"IPO": ("新药",)}])),
             near_window=data.draw(st.integers(1, 6)),
             title_keywords=data.draw(st.sampled_from([(), ("挂牌",)])),
             min_score=data.draw(st.sampled_from([0, 1, 2, 3])),

@@ -64,15 +64,22 @@ def test_an_overlay_survives_its_round_trip_and_an_empty_one_says_so() -> None:
 
 def test_a_chat_s_sense_rules_replace_the_global_ones_while_set_and_survive_the_round_trip() -> None:
     overlay = Overlay(
-        near={"上市": ("企业",)}, near_window=6, min_score=2.0, added={"title_keywords": ("路演",)}
+        near={"上市": ("企业",)},
+        not_near={"上市": ("终止",)},
+        near_window=6,
+        min_score=2.0,
+        added={"title_keywords": ("路演",)},
     )
     assert overlay_from_dict(overlay_to_dict(overlay)) == overlay and not overlay.empty
+    assert not Overlay(not_near={}).empty  # a chat that cleared the global negative near words
     mine = chat_topics(GLOBAL, {"上市": overlay})["上市"]
     assert (mine.near, mine.near_window, mine.min_score) == ({"上市": ("企业",)}, 6, 2.0)
+    assert mine.not_near == {"上市": ("终止",)}
     assert mine.title_keywords == ("路演",)
     # Near words name a keyword: those of a keyword the chat removed go with it.
-    gone = Overlay(near={"IPO": ("发行",)}, removed={"keywords": ("IPO",)})
+    gone = Overlay(near={"IPO": ("发行",)}, not_near={"IPO": ("后",)}, removed={"keywords": ("IPO",)})
     assert chat_topics(GLOBAL, {"上市": gone})["上市"].near == {}
+    assert chat_topics(GLOBAL, {"上市": gone})["上市"].not_near == {}
     # What the chat did not set follows the global topic.
     stricter = {**GLOBAL, "上市": Topic("上市", ("上市",), near_window=4)}
     assert chat_topics(stricter, {"上市": Overlay(min_score=3.0)})["上市"].near_window == 4

@@ -158,3 +158,28 @@ def test_members_cannot_mark_or_apply(ctx: Context) -> None:
     ask(ctx, "/topic 上市")
     for line in ("/notrelevant 1", "/apply 1"):
         assert text(dispatch(ctx, request(line, admin=False, group=True))) == "只有管理员可以使用这个命令。"
+
+
+OFFICE_REPORT = "2022年全市金融工作总结和2023年工作打算"  # its id too; 融资租赁 once, after 典当行
+
+
+def test_why_names_a_negative_near_word_beside_an_occurrence(ctx: Context) -> None:
+    ask(ctx, "/newtopic 租赁 融资租赁")
+    ask(ctx, "/addnotnear 租赁 融资租赁 典当")
+    shown = text(ask(ctx, f"/why 租赁 {OFFICE_REPORT}"))
+    assert "【租赁】不相关" in shown and "“融资租赁”：不计，前后 10 字内有排除邻近词“典当”" in shown
+
+
+def test_a_negative_near_word_is_proposed_applied_and_undone_by_its_command(ctx: Context) -> None:
+    ask(ctx, "/newtopic 租赁 融资租赁")
+    ask(ctx, "/topic 租赁")
+    shown = text(ask(ctx, "/notrelevant 1"))
+    (line,) = [s for s in shown.splitlines() if "时不再计入" in s]
+    number = line.split("：")[0].removeprefix("方案 ")
+    assert line.startswith(f"方案 {number}：“融资租赁”前后 10 字内有“")
+    applied = text(ask(ctx, f"/apply {number}"))
+    (word,) = ctx.digester.topics()["租赁"].not_near["融资租赁"]
+    assert f"如需撤销：/delnotnear 租赁 融资租赁 {word}" in applied
+    assert OFFICE_REPORT not in text(ask(ctx, "/topic 租赁"))
+    ask(ctx, f"/delnotnear 租赁 融资租赁 {word}")
+    assert OFFICE_REPORT in text(ask(ctx, "/topic 租赁"))

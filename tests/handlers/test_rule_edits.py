@@ -76,6 +76,85 @@ def test_bad_near_edits_are_answered_and_change_nothing(ctx: Context, line: str,
     assert topic(ctx) == before and ctx.store.audit_entries() == []
 
 
+OFFICE_REPORT = "2022年全市金融工作总结和2023年工作打算"  # 融资租赁 once, after 典当行
+
+
+def test_addnotnear_keeps_an_occurrence_beside_the_word_from_counting(ctx: Context) -> None:
+    ask(ctx, "/newtopic 租赁 融资租赁")
+    assert OFFICE_REPORT in text(ask(ctx, "/topic 租赁"))
+    shown = text(ask(ctx, "/addnotnear 租赁 融资租赁 典当"))
+    assert shown.splitlines() == [
+        "已为主题“租赁”的“融资租赁”添加排除邻近词：典当（全局）",
+        "“融资租赁”前后 10 字内有这些词时不算：典当",
+        "修改立即生效，并已记入 /audit。",
+    ]
+    assert text(ask(ctx, "/topic 租赁")).startswith("主题“租赁”暂无相关内容")
+    entry = ctx.store.audit_entries()[0]
+    assert entry.action == "add_not_near" and entry.after["not_near"] == {"融资租赁": ["典当"]}
+    assert text(ask(ctx, "/audit 1")).splitlines()[-1] == "  排除邻近词：+融资租赁（典当）"
+    assert "  排除邻近词：前后 10 字内有则不算——融资租赁：典当" in text(ask(ctx, "/topics"))
+    # "典当行、融资租赁": two characters lie between them, so a window of 2 still sees 典当, one of
+    # 1 does not; removing the word brings the report back whatever the window.
+    ask(ctx, "/setwindow 租赁 2")
+    assert text(ask(ctx, "/topic 租赁")).startswith("主题“租赁”暂无相关内容")
+    ask(ctx, "/setwindow 租赁 1")
+    assert OFFICE_REPORT in text(ask(ctx, "/topic 租赁"))
+    ask(ctx, "/setwindow 租赁 10")
+    assert text(ask(ctx, "/delnotnear 租赁 融资租赁 典当")).startswith(
+        "已取消主题“租赁”中“融资租赁”的排除邻近词（全局）。"
+    )
+    assert OFFICE_REPORT in text(ask(ctx, "/topic 租赁"))
+    assert topic(ctx, "租赁")["not_near"] == {}
+
+
+def test_delnotnear_removes_words_or_all_of_them(ctx: Context) -> None:
+    ask(ctx, "/newtopic 租赁 融资租赁")
+    ask(ctx, "/addnotnear 租赁 融资租赁 典当 合同")
+    assert text(ask(ctx, "/delnotnear 租赁 融资租赁 合同")).startswith(
+        "已从主题“租赁”的“融资租赁”删除排除邻近词：合同"
+    )
+    assert text(ask(ctx, "/delnotnear 租赁 融资租赁 签署")).startswith(
+        "“融资租赁”的排除邻近词中没有：签署，未作更改。"
+    )
+    ask(ctx, "/delnotnear 租赁 融资租赁")
+    assert text(ask(ctx, "/delnotnear 租赁 融资租赁")) == "“融资租赁”没有排除邻近词：附近有什么词都算。"
+    assert [e.action for e in ctx.store.audit_entries(3)] == [
+        "delete_not_near",
+        "delete_not_near",
+        "add_not_near",
+    ]
+
+
+def test_deleting_a_keyword_takes_its_negative_near_words_along(ctx: Context) -> None:
+    ask(ctx, "/newtopic 租赁 融资租赁 典当")
+    ask(ctx, "/addnotnear 租赁 典当 青春")
+    ask(ctx, "/delkw 租赁 典当")
+    assert topic(ctx, "租赁")["not_near"] == {}
+
+
+@pytest.mark.parametrize(
+    ("line", "answer"),
+    [
+        ("/addnotnear 上市 上市", "用法：/addnotnear 主题 关键词 排除邻近词…"),
+        ("/delnotnear 上市", "用法：/delnotnear 主题 关键词 [排除邻近词…]"),
+        ("/addnotnear 上市 股票 终止", "“股票”不是主题“上市”的关键词，排除邻近词只能加在关键词上。"),
+        ("/addnotnear 上市 上市 ！！", "“！！”不含文字或数字，无法用于检索。"),
+        ("/addnotnear 没有 上市 终止", "没有名为“没有”的主题。"),
+    ],
+)
+def test_bad_negative_near_edits_change_nothing(ctx: Context, line: str, answer: str) -> None:
+    before = topic(ctx)
+    assert answer in text(ask(ctx, line))
+    assert topic(ctx) == before and ctx.store.audit_entries() == []
+
+
+def test_a_negative_near_word_already_there_is_said(ctx: Context) -> None:
+    ask(ctx, "/addnotnear 上市 上市 终止")
+    again = text(ask(ctx, "/addnotnear 上市 上市 终止"))
+    assert again.startswith("“上市”的排除邻近词中已有：终止，未作更改。")
+    assert "注意：排除邻近词“上市”就是关键词本身" in text(ask(ctx, "/addnotnear 上市 上市 上市"))
+
+
 def test_a_near_word_equal_to_its_keyword_is_pointed_out(ctx: Context) -> None:
     ask(ctx, "/newtopic 株洲 株洲")
     assert "注意：邻近词“株洲”就是关键词本身" in text(ask(ctx, "/addnear 株洲 株洲 株洲"))
@@ -143,6 +222,8 @@ def test_setwindow_changes_how_close_a_near_word_must_be(ctx: Context) -> None:
     [
         "/addnear 上市 上市 企业",
         "/delnear 上市 上市",
+        "/addnotnear 上市 上市 终止",
+        "/delnotnear 上市 上市",
         "/addtitlekw 上市 敲钟",
         "/deltitlekw 上市 敲钟",
         "/setminscore 上市 2",

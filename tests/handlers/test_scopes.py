@@ -100,8 +100,11 @@ def test_a_group_admin_tunes_the_sense_of_a_word_for_their_group_only(ctx: Conte
     ask(ctx, "/setminscore 上市 3", group=True, chat=A, role=GROUP_ADMIN)
     ask(ctx, "/setwindow 上市 5", group=True, chat=A, role=GROUP_ADMIN)
     ask(ctx, "/addtitlekw 上市 路演会", group=True, chat=A, role=GROUP_ADMIN)
+    said = text(ask(ctx, "/addnotnear 上市 上市 终止", group=True, chat=A, role=GROUP_ADMIN))
+    assert said.startswith("已为主题“上市”的“上市”添加排除邻近词：终止（本群）")
     mine, theirs, everyone = (ctx.digester.topics(c)["上市"] for c in (A, B, None))
     assert "路演" in mine.near["上市"] and "路演" not in everyone.near.get("上市", ())
+    assert mine.not_near == {"上市": ("终止",)} and everyone.not_near.get("上市") is None
     assert (mine.min_score, mine.near_window, mine.title_keywords[-1]) == (3.0, 5, "路演会")
     assert theirs == everyone
     # A later global change of what the group did not touch still reaches it.
