@@ -348,8 +348,10 @@ def _not_near(
     # What else a word drops is what tells a word of the situation (质押, 合同, 签署) from a piece of
     # one firm's name (深圳, 中小): the place and the name also stand beside relevant news.
     for folded, written, distance in _fewest_dropped(judge, grams):
+        # The characters between them (without the penalty for a clause boundary, which the
+        # window does not know): beyond the window, the rule would not see the word.
         if distance % OTHER_CLAUSE > topic.near_window:
-            continue  # beyond the window: the rule would not see it
+            continue
         changed = replace(topic, not_near={**topic.not_near, keyword: (*current, written)})
         if judge.drops_item(changed):
             dropped = judge.dropped(changed, judge.containing(folded))
