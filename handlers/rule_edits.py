@@ -38,7 +38,8 @@ class _Table:
     """One of the two tables of words around a keyword, with what the chat says about it."""
 
     field: str  # the Topic field: "near" or "not_near"
-    action: str  # the audit action of adding; "delete_" + the rest for removing
+    add_action: str  # the audit actions
+    delete_action: str
     add_usage: str
     delete_usage: str
     not_a_keyword: str
@@ -52,13 +53,18 @@ class _Table:
     is_keyword: str
 
     def of(self, topic: Topic) -> Mapping[str, tuple[str, ...]]:
-        table: Mapping[str, tuple[str, ...]] = getattr(topic, self.field)
-        return table
+        """The topic's table of this kind."""
+        return topic.not_near if self.field == "not_near" else topic.near
+
+    def into(self, topic: Topic, table: Mapping[str, tuple[str, ...]]) -> Topic:
+        """The topic with its table of this kind replaced."""
+        return replace(topic, not_near=table) if self.field == "not_near" else replace(topic, near=table)
 
 
 NEAR = _Table(
     "near",
     "add_near",
+    "delete_near",
     T.ADDNEAR_USAGE,
     T.DELNEAR_USAGE,
     T.NOT_A_KEYWORD,
@@ -74,6 +80,7 @@ NEAR = _Table(
 NOT_NEAR = _Table(
     "not_near",
     "add_not_near",
+    "delete_not_near",
     T.ADDNOTNEAR_USAGE,
     T.DELNOTNEAR_USAGE,
     T.NOT_A_KEYWORD_FAR,
@@ -142,9 +149,7 @@ def _with_near(
     changed = {k: v for k, v in table.of(topic).items() if k != keyword}
     if values:
         changed[keyword] = values
-    if table is NOT_NEAR:
-        return replace(topic, not_near=changed)
-    return replace(topic, near=changed)
+    return table.into(topic, changed)
 
 
 def _near_edit(ctx: Context, request: Request, adding: bool, table: _Table = NEAR) -> Reply:
@@ -162,7 +167,7 @@ def _near_edit(ctx: Context, request: Request, adding: bool, table: _Table = NEA
     outcome = commit_edit(
         where,
         args[0],
-        table.action if adding else table.action.replace("add_", "delete_", 1),
+        table.add_action if adding else table.delete_action,
         lambda topic: _with_near(topic, typed, words, adding, table),
     )
     if isinstance(outcome, Reply):
