@@ -184,7 +184,8 @@ def agreement(labelled: Sequence[Labelled], second: Mapping[str, Mapping[str, bo
     agreement, 0 what chance would give)."""
     entries = [entry for entry in labelled if entry.item.id in second]
     result = {}
-    for topic in sorted({name for entry in entries for name in entry.labels}, key=_topic_order(entries)):
+    # In the order of the set's label objects, as the other tables list them.
+    for topic in dict.fromkeys(name for entry in entries for name in entry.labels):
         pairs = [(second[e.item.id][topic], e.labels[topic]) for e in entries if topic in second[e.item.id]]
         agreed = sum(1 for a, b in pairs if a == b)
         n = len(pairs)
@@ -194,12 +195,6 @@ def agreement(labelled: Sequence[Labelled], second: Mapping[str, Mapping[str, bo
         kappa = (agreed / n - chance) / (1 - chance) if chance < 1 else 1.0
         result[topic] = Agreement(n, agreed, kappa, _score(pairs))
     return result
-
-
-def _topic_order(entries: Sequence[Labelled]) -> Any:
-    """Sort key keeping the topics in the order of the set's label objects."""
-    order = list(entries[0].labels) if entries else []
-    return lambda name: order.index(name) if name in order else len(order)
 
 
 def _columns(text: str) -> int:
