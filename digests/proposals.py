@@ -4,20 +4,22 @@ Given a topic, the item that matched it wrongly and the topic's other matches of
 :func:`propose` makes candidate changes of five kinds, each aimed at the occurrences that made the
 item count (:meth:`digests.rules.TopicMatcher.explain`), from the most local to the widest:
 
-- ``not_in``: a negative context around each such occurrence (上市 → 上市公司, A股上市, IPO后),
-  a word's length either side, never across punctuation, digits or a space;
+- ``not_in``: a negative context around each such occurrence: the word it is part of (上市 in
+  上市公司, 递表 in 快递表示), else it with the word after or before it (A股上市, IPO后), never
+  across punctuation, digits or a space;
 - ``not_near``: a negative near word for the keyword: a word close to its occurrences here (质押
   beside 小额贷款 in a share-pledge notice), the one that drops the fewest other matches, among the
   words the stored news uses (as for ``exclude``), then the closest;
 - ``near``: a positive context for the keyword: if it has none, the words that stand right beside
   it in many of the topic's other matches but not beside it here; if it has some, without the
   near words that let this occurrence count;
-- ``exclude``: a word of two to four characters close to an occurrence that drops the fewest
-  other matches, among those the stored news uses more than once (a word rather than two
-  characters that happen to stand together: the caller counts them, this module does no I/O);
+- ``exclude``: a word close to an occurrence that drops the fewest other matches, among those
+  the stored news uses more than once but not in every twentieth item (the caller counts them,
+  this module does no I/O);
 - ``min_score``: a minimum just above what the item scored, for a passing mention.
 
-A candidate is kept only if, applied, the item no longer matches. Each comes with what else it
+Words are whole words as a segmenter cuts the item (:mod:`digests.words`): 研究机构's 机构, not
+研究机. A candidate is kept only if, applied, the item no longer matches. Each comes with what else it
 would drop among the other matches given; the caller shows that and lets an admin choose. Nothing
 here is applied.
 """
@@ -25,15 +27,18 @@ here is applied.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 from bot.domain.models import Item, Topic
 from bot.domain.textindex import fold, fold_with_origin, split_query
 from digests.explain import Occurrence
 from digests.rules import TopicMatcher
 from digests.values import Field
+from digests.words import Word, covering, cut
 
 NOT_IN = "not_in"
 NOT_NEAR = "not_near"
@@ -42,23 +47,19 @@ EXCLUDE = "exclude"
 MIN_SCORE = "min_score"
 KINDS = (NOT_IN, NOT_NEAR, NEAR, EXCLUDE, MIN_SCORE)  # the most local change first
 
-# Contexts extend an occurrence by this many characters on each side, in this order of preference
-# when they drop equally few other items: most Chinese words have two characters, so a
-# two-character word after or before it first (上市公司, A股上市) — unless one character is a
-# particle of its own (IPO后, 上市前), which then makes the shortest and most general context.
-_EXTENSIONS = ((0, 2), (2, 0), (1, 1), (0, 1), (1, 0), (2, 1), (1, 2))
+# A particle beside an occurrence (IPO后, 上市前) makes the shortest and most general context.
 _PARTICLES = frozenset("后前时中内外的")
 MAX_CONTEXTS = 3  # a proposal needing more contexts than this is no small change
-EXCLUDE_REACH = 8  # characters either side of an occurrence where exclude words are looked for
-EXCLUDE_LENGTHS = (2, 3, 4)
-MIN_WORD_COUNT = 2  # stored items a proposed exclude word must occur in: a word, not a fragment
+MAX_EXTENSION = 4  # characters a context may add to its occurrence: a context, not a sentence
+EXCLUDE_REACH = 6  # characters between an occurrence and the words proposed to exclude
+WORD_LENGTHS = range(2, 7)  # the lengths of words proposed (one character is rarely a word)
+_CUT_MARGIN = 6  # characters cut into words beyond a neighbourhood, for its edge words to be whole
+MIN_WORD_COUNT = 2  # stored items a proposed exclude word must occur in: one item's word is no rule
 COMMON_SHARE = 0.05  # of the stored items: a word in more of them is a word of all news
 OTHER_CLAUSE = 100  # how much farther a word counts when punctuation stands between it and the keyword
 NEAR_WORDS = 6  # near words proposed for a keyword that has none
 NEAR_MINING_REACH = 3  # characters either side of the keyword where its usual neighbours are read
 NEAR_SHARE = 0.2  # of the topic's other matches in which a neighbour must stand by the keyword
-# Characters that begin or end no word worth excluding (grammatical particles, measure words).
-_FUNCTION_CHARS = frozenset("的了在是和与及或将对为于等其也都而并且之所以被把从向中上下个年月日")
 MAX_SCORE = 100.0  # as the config allows
 
 
@@ -83,6 +84,7 @@ class _Field:
     folded: str
     text: str
     origin: Sequence[int]
+    words: Sequence[Word]  # of the folded text
 
     def original(self, start: int, end: int) -> str:
         """The original text of the folded span [start, end)."""
@@ -93,7 +95,7 @@ def _fields(item: Item) -> dict[Field, _Field]:
     result = {}
     for name, text in ((Field.TITLE, item.title), (Field.TEXT, item.text)):
         folded, origin = fold_with_origin(text)
-        result[name] = _Field(folded, text, origin)
+        result[name] = _Field(folded, text, origin, cut(folded))
     return result
 
 
@@ -103,6 +105,21 @@ def _word_chars(text: str) -> bool:
     if not text or not all(ch.isalpha() for ch in text):
         return False
     return all(ch.isascii() for ch in text) or not any(ch.isascii() for ch in text)
+
+
+def _proposable(word: str) -> bool:
+    """Whether a word of the segmenter's may be proposed for a rule: two to six letters."""
+    return len(word) in WORD_LENGTHS and _word_chars(word)
+
+
+_START, _END = attrgetter("start"), attrgetter("end")
+
+
+def _around(words: Sequence[Word], start: int, end: int, reach: int) -> Sequence[Word]:
+    """The words (in order, non-overlapping) that reach within ``reach`` characters of [start, end)."""
+    first = bisect_left(words, start - reach, key=_END)
+    last = bisect_left(words, end + reach + 1, lo=first, key=_START)
+    return words[first:last]
 
 
 def _extends(text: str) -> bool:
@@ -167,25 +184,40 @@ def propose(
 
 
 def _contexts_of(occ: Occurrence, source: _Field) -> list[tuple[str, str]]:
-    """(folded, as written) contexts around one occurrence, in order of preference."""
+    """(folded, as written) contexts around one occurrence, in order of preference: the word it is
+    part of (上市公司, 线上市场, 快递表示 for 递表), then it with the word after it, the word before
+    it, both (a particle first: IPO后)."""
+    words = source.words
+    spans = []
+    low, high = covering(_around(words, occ.start, occ.end, 0), occ.start, occ.end)
+    if (low, high) != (occ.start, occ.end):
+        spans.append((low, high))
+    # A word of one character beside it is rarely a context (只科创板, 上市及交易), unless a particle.
+    beside = _around(words, occ.start, occ.end, 0)
+    after = next((w for w in beside if w.start == occ.end and _context_word(w.text)), None)
+    before = next((w for w in beside if w.end == occ.start and _context_word(w.text)), None)
+    sides = []
+    if after is not None:
+        sides.append((occ.start, after.end))
+    if before is not None:
+        sides.append((before.start, occ.end))
+        if before.text in _PARTICLES and (after is None or after.text not in _PARTICLES):
+            sides.reverse()
+        if after is not None:
+            sides.append((before.start, after.end))
+    spans += sides
     contexts = []
-    after = source.folded[occ.end : occ.end + 1]
-    before = source.folded[occ.start - 1 : occ.start] if occ.start else ""
-    extensions = list(_EXTENSIONS)
-    if before in _PARTICLES:
-        extensions.remove((1, 0))
-        extensions.insert(0, (1, 0))
-    if after in _PARTICLES:
-        extensions.remove((0, 1))
-        extensions.insert(0, (0, 1))
-    for left, right in extensions:
-        start, end = occ.start - left, occ.end + right
-        if start < 0 or end > len(source.folded):
+    for start, end in spans:
+        if end - start - (occ.end - occ.start) > MAX_EXTENSION:
             continue
         if not (_extends(source.folded[start : occ.start]) and _extends(source.folded[occ.end : end])):
             continue  # a context never reaches across punctuation or a space
         contexts.append((source.folded[start:end], source.original(start, end)))
     return contexts
+
+
+def _context_word(word: str) -> bool:
+    return len(word) > 1 or word in _PARTICLES
 
 
 def _not_in(judge: _Judge, counted: Sequence[Occurrence], fields: dict[Field, _Field]) -> Proposal | None:
@@ -212,14 +244,18 @@ def _not_in(judge: _Judge, counted: Sequence[Occurrence], fields: dict[Field, _F
 
 
 def _neighbours(folded: str, start: int, end: int, window: int) -> set[str]:
-    """The two-character words within ``window`` characters before and after [start, end)."""
-    grams = set()
-    for lo, hi in ((max(0, start - window), start), (end, min(len(folded), end + window))):
-        for at in range(lo, hi - 1):
-            gram = folded[at : at + 2]
-            if _word_chars(gram) and gram[0] not in _FUNCTION_CHARS and gram[1] not in _FUNCTION_CHARS:
-                grams.add(gram)
-    return grams
+    """The words that lie within ``window`` characters before or after [start, end)."""
+    # Only the neighbourhood is cut into words (the topic's other matches may be long articles),
+    # with a margin so that the words at its edges are cut as in the whole text.
+    low, high = max(0, start - window - _CUT_MARGIN), min(len(folded), end + window + _CUT_MARGIN)
+    found = set()
+    for word in cut(folded[low:high]):
+        at, stop = low + word.start, low + word.end
+        if stop > start and at < end:
+            continue  # the occurrence itself, or a word it is part of
+        if start - window <= at and stop <= end + window and _proposable(word.text):
+            found.add(word.text)
+    return found
 
 
 def _near(judge: _Judge, counted: Sequence[Occurrence], fields: dict[Field, _Field]) -> Proposal | None:
@@ -276,24 +312,25 @@ def _exclude_grams(
     grams: dict[str, tuple[str, int]] = {}
     for occ in counted:
         source = fields[occ.field]
-        lo, hi = max(0, occ.start - EXCLUDE_REACH), min(len(source.folded), occ.end + EXCLUDE_REACH)
-        for length in EXCLUDE_LENGTHS:
-            for at in range(lo, hi - length + 1):
-                if at < occ.end and at + length > occ.start:
-                    continue  # overlaps the occurrence itself
-                gram = source.folded[at : at + length]
-                if not _word_chars(gram) or gram[0] in _FUNCTION_CHARS or gram[-1] in _FUNCTION_CHARS:
-                    continue
-                if any(w in gram or gram in w for w in keyword_words):
-                    continue
-                between = (
-                    source.folded[at + length : occ.start] if at < occ.start else source.folded[occ.end : at]
-                )
-                distance = len(between)
-                if not all(ch.isalnum() for ch in between):
-                    distance += OTHER_CLAUSE  # a word of another clause says less about this occurrence
-                if gram not in grams or distance < grams[gram][1]:
-                    grams[gram] = (source.original(at, at + length), distance)
+        for word in _around(source.words, occ.start, occ.end, EXCLUDE_REACH):
+            if word.end > occ.start and word.start < occ.end:
+                continue  # the occurrence itself, or a word it is part of
+            if word.end <= occ.start:
+                between = source.folded[word.end : occ.start]
+            else:
+                between = source.folded[occ.end : word.start]
+            if len(between) > EXCLUDE_REACH:
+                continue
+            gram = word.text
+            if not _proposable(gram):
+                continue
+            if any(w in gram or gram in w for w in keyword_words):
+                continue
+            distance = len(between)
+            if not all(ch.isalnum() for ch in between):
+                distance += OTHER_CLAUSE  # a word of another clause says less about this occurrence
+            if gram not in grams or distance < grams[gram][1]:
+                grams[gram] = (source.original(word.start, word.end), distance)
     return grams
 
 

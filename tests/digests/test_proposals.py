@@ -49,12 +49,29 @@ def test_a_particle_makes_the_shortest_context() -> None:
     assert context.kind == NOT_IN and context.words == ("IPO后",)  # as written, not folded
 
 
-def test_contexts_never_take_in_digits_or_punctuation() -> None:
+def test_contexts_never_take_in_digits_punctuation_or_a_lone_character() -> None:
+    # Before IPO stands 年 (one character, not a particle), after it 、: no context to propose.
     flow = item("flow", "资金消耗方面，2022年IPO、净减持规模均约为5000亿元。")
-    (context, *_) = propose(LISTING, flow, OTHERS)
-    assert context.words == ("年IPO",)
+    assert all(p.kind != NOT_IN for p in propose(LISTING, flow, OTHERS))
     alone = item("alone", "上市。")
     assert all(p.kind != NOT_IN for p in propose(LISTING, alone, OTHERS))
+
+
+def test_proposed_words_are_whole_words_as_the_segmenter_cuts_them() -> None:
+    # 递表 here is no word at all: it straddles 快递 and 表示. Cut at fixed lengths, the context
+    # was 通快递表 and the word beside it 通快.
+    parcels = item("parcels", "中通快递表示，旺季包裹量同比增长。")
+    found = propose(Topic("上市", ("递表",)), parcels, [])
+    assert [(p.kind, p.words) for p in found if p.kind != MIN_SCORE] == [
+        (NOT_IN, ("快递表示",)),
+        (NOT_NEAR, ("中通",)),
+        (EXCLUDE, ("中通",)),
+    ]
+    office = item("office", "广州市地方金融管理局联合印发科技保险新规。")
+    local = Topic("地方金融监管", ("地方金融",))
+    assert "广州市" in exclude_candidates(local, office) and "州市" not in exclude_candidates(local, office)
+    (context, *_) = propose(local, office, [])
+    assert context.kind == NOT_IN and context.words == ("地方金融管理局",)
 
 
 def test_a_near_requirement_is_learnt_from_the_topics_other_matches() -> None:
@@ -95,12 +112,12 @@ def test_a_negative_near_word_is_the_word_beside_the_keyword_that_spares_the_oth
 
 
 def test_a_negative_near_word_is_never_a_near_word_and_stays_within_the_window() -> None:
-    topic = Topic("地方金融监管", ("小额贷款",), near={"小额贷款": ("质押", "公司")}, near_window=3)
-    counts = {"质押": 40, "深圳": 30, "有限": 20}
+    topic = Topic("地方金融监管", ("小额贷款",), near={"小额贷款": ("质押", "公司")}, near_window=2)
+    counts = {"质押": 40, "深圳市": 30, "有限公司": 20}
     found = propose(topic, PLEDGE, SUPERVISION, word_counts=counts, stored=1000)
     far = [p for p in found if p.kind == NOT_NEAR]
-    assert all("质押" not in p.words for p in far)  # a near word lets the keyword count
-    assert all(p.words == ("有限",) for p in far)  # 深圳 stands 5 characters away, beyond 3
+    assert far and all("质押" not in p.words for p in far)  # a near word lets the keyword count
+    assert all(p.words == ("有限公司",) for p in far)  # 深圳市 stands 3 characters away, beyond 2
 
 
 def test_exclude_words_are_words_that_recur_but_not_words_of_all_news() -> None:

@@ -3,11 +3,13 @@ what an admin can change, and a clear answer to every stale or hostile reference
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.config import load_config
+from bot.domain.models import Item, ItemKind
 from bot.store import Store
 from handlers.commands import dispatch
 from handlers.request import Context
@@ -171,12 +173,25 @@ def test_why_names_a_negative_near_word_beside_an_occurrence(ctx: Context) -> No
 
 
 def test_a_negative_near_word_is_proposed_applied_and_undone_by_its_command(ctx: Context) -> None:
+    # A second item naming 典当行 makes it a word the stored news uses, not one item's alone.
+    pawnshops = Item(
+        "pawnshops",
+        ItemKind.DOCUMENT,
+        "documents",
+        "办公文档",
+        "",
+        "典当行年审结果",
+        datetime(2023, 1, 5, tzinfo=UTC),
+        "",
+        "全市典当行完成年审，3家评为A类。",
+    )
+    ctx.store.upsert(pawnshops)
     ask(ctx, "/newtopic 租赁 融资租赁")
     ask(ctx, "/topic 租赁")
     shown = text(ask(ctx, "/notrelevant 1"))
     (line,) = [s for s in shown.splitlines() if "时不再计入" in s]
     number = line.split("：")[0].removeprefix("方案 ")
-    assert line.startswith(f"方案 {number}：“融资租赁”前后 10 字内有“")
+    assert line.startswith(f"方案 {number}：“融资租赁”前后 10 字内有“典当行”时不再计入")
     applied = text(ask(ctx, f"/apply {number}"))
     (word,) = ctx.digester.topics()["租赁"].not_near["融资租赁"]
     assert f"如需撤销：/delnotnear 租赁 融资租赁 {word}" in applied
