@@ -222,11 +222,13 @@ def _context_word(word: str) -> bool:
 
 def _not_in(judge: _Judge, counted: Sequence[Occurrence], fields: dict[Field, _Field]) -> Proposal | None:
     chosen: dict[str, str] = {}  # folded → as written
+    # A context that is a keyword (普惠金融 around 普惠) would switch that keyword off everywhere.
+    keywords = {fold(k) for k in judge.topic.all_keywords}
     for occ in counted:
-        around = fields[occ.field].folded[max(0, occ.start - 2) : occ.end + 2]
-        if any(context in around for context in chosen):
+        folded_field = fields[occ.field].folded
+        if any(_covers(context, folded_field, occ) for context in chosen):
             continue  # a context chosen for another occurrence covers this one
-        contexts = _contexts_of(occ, fields[occ.field])
+        contexts = [c for c in _contexts_of(occ, fields[occ.field]) if c[0] not in keywords]
         if not contexts:
             return None  # an occurrence that no context can isolate (a keyword between punctuation)
         # The most word-like context, whatever else it drops: that is shown, and may be welcome
@@ -241,6 +243,11 @@ def _not_in(judge: _Judge, counted: Sequence[Occurrence], fields: dict[Field, _F
     affected = {o.id: o for f in chosen for o in judge.containing(f)}
     dropped = judge.dropped(changed, list(affected.values()))
     return Proposal(NOT_IN, changed, tuple(chosen.values()), dropped=dropped)
+
+
+def _covers(context: str, folded: str, occ: Occurrence) -> bool:
+    """Whether an occurrence of ``context`` in ``folded`` spans the occurrence ``occ``."""
+    return context in folded[max(0, occ.end - len(context)) : occ.start + len(context)]
 
 
 def _neighbours(folded: str, start: int, end: int, window: int) -> set[str]:

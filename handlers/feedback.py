@@ -3,9 +3,10 @@
 /notrelevant [全局|本群] [主题] <编号|条目ID> (or a "不相关" button under /why) measures the
 topic's matches of the last 30 days, asks :func:`digests.proposals.propose` for the changes that
 would drop the item (a negative context around its occurrence, a positive-context requirement, an
-exclude word, a minimum score), and shows each with what else it would drop. The editor adopts one
-with its
-"采用方案 N" button or /apply N; the change goes through :func:`handlers.admin.commit_edit` like
+exclude word, a minimum score), and shows each with what else it would drop, and with a warning
+when a negative context or near word goes with much of its keyword's stored news (the whole
+archive: the 30 days may hold none of it). The editor adopts one with its "采用方案 N" button or
+/apply N; the change goes through :func:`handlers.admin.commit_edit` like
 every rule edit, in the scope the proposals were made for (the user's default scope unless
 named: this group's own topics in a group), audited as "feedback". Proposals are refused when
 stale: after a restart, once one was adopted, or when the topic was edited since they were made.
@@ -41,6 +42,11 @@ from handlers.rule_edits import number_text
 from handlers.scopes import CHAT_WORDS, GLOBAL_WORDS, TopicScope, edit_refusal, edit_scope
 
 TITLES_SHOWN = 3  # titles of other items a proposal would drop
+# A negative context (or near word) that stands beside this share of a keyword's stored items is
+# how the keyword is mostly used, not an exception to it (小贷 in 小贷公司): the proposal says so,
+# since the last 30 days may hold none of those items.
+WARN_SHARE = 0.2
+MIN_SHARE_BASE = 20  # stored items with the keyword below which a share says little
 TITLE_CHARS = 24
 # Exclude words counted in the store for a proposal; each count is one index query.
 MAX_COUNTED_WORDS = 80
@@ -118,6 +124,7 @@ def proposals_reply(where: TopicScope, item: Item, topic: Topic) -> Reply:
     for number, proposal in enumerate(found, 1):
         lines.append(text_line(T.PROPOSAL_LINE.format(n=number, change=describe(proposal, topic))))
         lines.append(text_line(_drops(proposal, span)))
+        lines += [text_line(warning) for warning in _archive_shares(ctx, proposal, topic)]
     lines.append(text_line(T.PROPOSALS_HINT))
     buttons = [Button(T.APPLY_BUTTON.format(n=n), apply_action(token, n)) for n in range(1, len(found) + 1)]
     return Reply(tuple(lines), tuple(buttons))
@@ -151,6 +158,34 @@ def _drops(proposal: Proposal, span: str) -> str:
     if len(proposal.dropped) > TITLES_SHOWN:
         titles += T.PROPOSAL_TITLES_MORE
     return T.PROPOSAL_DROPS.format(span=span, n=len(proposal.dropped), titles=titles)
+
+
+def _archive_shares(ctx: Context, proposal: Proposal, topic: Topic) -> list[str]:
+    """Warnings for a negative context or near word that goes with much of its keyword's stored
+    news: the whole archive, where "what else it drops" sees only the last 30 days."""
+    pairs: list[tuple[str, str]] = []  # (keyword, context or near word)
+    if proposal.kind == NOT_IN:
+        for context in proposal.words:
+            inside = [k for k in topic.all_keywords if fold(k) in fold(context)]
+            if inside:
+                pairs.append((max(inside, key=len), context))
+    elif proposal.kind == NOT_NEAR:
+        pairs = [(proposal.keyword, word) for word in proposal.words]
+    warnings = []
+    for keyword, word in pairs:
+        try:
+            total = ctx.store.count_matches([compile_query(keyword)])
+            together = ctx.store.count_matches([compile_query([keyword, word])])
+        except ValueError:  # no word to search for (punctuation only): nothing to measure
+            continue
+        if total < MIN_SHARE_BASE or together < WARN_SHARE * total:
+            continue
+        values = {"keyword": keyword, "total": total, "n": together, "percent": round(100 * together / total)}
+        if proposal.kind == NOT_IN:
+            warnings.append(T.PROPOSAL_SHARE_NOT_IN.format(context=word, **values))
+        else:
+            warnings.append(T.PROPOSAL_SHARE_NOT_NEAR.format(word=word, window=topic.near_window, **values))
+    return warnings
 
 
 def apply_command(ctx: Context, request: Request) -> Reply:

@@ -393,6 +393,14 @@ PROPOSAL_MIN_SCORE = (
 PROPOSAL_DROPS = "  {span}另有 {n} 条将不再收录：{titles}"
 PROPOSAL_DROPS_NONE = "  {span}没有其他新闻受影响。"
 PROPOSAL_SPAN = "近 30 天"
+PROPOSAL_SHARE_NOT_IN = (
+    "  注意：存档中含“{keyword}”的 {total} 条新闻里，{n} 条（{percent}%）含“{context}”——"
+    "今后其中的“{keyword}”都不再计入。"
+)
+PROPOSAL_SHARE_NOT_NEAR = (
+    "  注意：存档中含“{keyword}”的 {total} 条新闻里，{n} 条（{percent}%）也含“{word}”——"
+    "其中两词相距 {window} 字以内的，今后都不再计入。"
+)
 PROPOSAL_SPAN_MOVED = "30 天内（{day} 之前；近期无新闻）"
 PROPOSAL_SPAN_PARTIAL = "（只核对了最新的 {n} 条）"
 PROPOSAL_TITLES_MORE = "等"

@@ -146,3 +146,10 @@ def test_min_score_is_just_above_the_item() -> None:
 def test_nothing_is_proposed_for_an_item_that_does_not_match() -> None:
     assert propose(LISTING, item("x", "新品发布会。"), OTHERS) == []
     assert len(propose(LISTING, BUYBACK, OTHERS, limit=1)) == 1
+
+
+def test_a_context_is_never_a_keyword_of_the_topic() -> None:
+    # The word 普惠 stands in is 普惠金融, itself a keyword: as a context it would switch 普惠金融 off.
+    topic = Topic("普惠金融", ("普惠金融", "普惠"))
+    plan = item("plan", "到2030年，普惠金融、数字金融发展水平显著提升。")
+    assert all(p.words != ("普惠金融",) for p in propose(topic, plan, []) if p.kind == NOT_IN)

@@ -13,7 +13,16 @@ from bot.domain.models import Item, ItemKind
 from bot.store import Store
 from handlers.commands import dispatch
 from handlers.request import Context
-from tests.helpers.chat import GANNAN_TITLE, ZHUZHOU_TITLE, ask, import_seeds, make_context, request, text
+from tests.helpers.chat import (
+    GANNAN_TITLE,
+    NOW,
+    ZHUZHOU_TITLE,
+    ask,
+    import_seeds,
+    make_context,
+    request,
+    text,
+)
 
 
 def test_why_needs_a_list_or_an_id_first(ctx: Context) -> None:
@@ -198,3 +207,24 @@ def test_a_negative_near_word_is_proposed_applied_and_undone_by_its_command(ctx:
     assert OFFICE_REPORT not in text(ask(ctx, "/topic 租赁"))
     ask(ctx, f"/delnotnear 租赁 融资租赁 {word}")
     assert OFFICE_REPORT in text(ask(ctx, "/topic 租赁"))
+
+
+def test_a_context_that_goes_with_most_of_its_keywords_stored_news_is_flagged(ctx: Context) -> None:
+    # Years of 融资租赁公司 news, none in the last 30 days: "what else it drops" sees nothing, the
+    # archive-wide share says what the context would do.
+    old = datetime(2021, 3, 1, tzinfo=UTC)
+    for n in range(24):
+        ctx.store.upsert(
+            Item(f"lease{n}", ItemKind.FEED, "feed", "新闻", "", f"第{n}家融资租赁公司获批开业", old, "", "")
+        )
+    deal = Item(
+        "deal", ItemKind.FEED, "feed", "新闻", "", "某融资租赁公司与银行签约", NOW, "", "双方将合作。"
+    )
+    ctx.store.upsert(deal)
+    ask(ctx, "/newtopic 租赁 融资租赁")
+    shown = text(ask(ctx, "/notrelevant 租赁 deal"))
+    assert "方案 1：添加排除上下文“融资租赁公司”" in shown
+    assert (
+        "注意：存档中含“融资租赁”的 26 条新闻里，25 条（96%）含“融资租赁公司”——"
+        "今后其中的“融资租赁”都不再计入。" in shown
+    )
