@@ -6,7 +6,7 @@ item count (:meth:`digests.rules.TopicMatcher.explain`), from the most local to 
 
 - ``not_in``: a negative context around each such occurrence: the word it is part of (上市 in
   上市公司, 递表 in 快递表示), else it with the word after or before it (A股上市, IPO后), never
-  across punctuation, digits or a space;
+  across punctuation, digits or a space, and never a keyword of the topic;
 - ``not_near``: a negative near word for the keyword: a word close to its occurrences here (质押
   beside 小额贷款 in a share-pledge notice), the one that drops the fewest other matches, among the
   words the stored news uses (as for ``exclude``), then the closest;
@@ -19,9 +19,9 @@ item count (:meth:`digests.rules.TopicMatcher.explain`), from the most local to 
 - ``min_score``: a minimum just above what the item scored, for a passing mention.
 
 Words are whole words as a segmenter cuts the item (:mod:`digests.words`): 研究机构's 机构, not
-研究机. A candidate is kept only if, applied, the item no longer matches. Each comes with what else it
-would drop among the other matches given; the caller shows that and lets an admin choose. Nothing
-here is applied.
+研究机. A candidate is kept only if, applied, the item no longer matches. Each comes with what else
+it would drop among the other matches given; the caller shows that and lets an admin choose.
+Nothing here is applied.
 """
 
 from __future__ import annotations
@@ -187,13 +187,12 @@ def _contexts_of(occ: Occurrence, source: _Field) -> list[tuple[str, str]]:
     """(folded, as written) contexts around one occurrence, in order of preference: the word it is
     part of (上市公司, 线上市场, 快递表示 for 递表), then it with the word after it, the word before
     it, both (a particle first: IPO后)."""
-    words = source.words
+    beside = _around(source.words, occ.start, occ.end, 0)  # the words it touches or abuts
     spans = []
-    low, high = covering(_around(words, occ.start, occ.end, 0), occ.start, occ.end)
+    low, high = covering(beside, occ.start, occ.end)
     if (low, high) != (occ.start, occ.end):
         spans.append((low, high))
     # A word of one character beside it is rarely a context (只科创板, 上市及交易), unless a particle.
-    beside = _around(words, occ.start, occ.end, 0)
     after = next((w for w in beside if w.start == occ.end and _context_word(w.text)), None)
     before = next((w for w in beside if w.end == occ.start and _context_word(w.text)), None)
     sides = []
@@ -217,6 +216,7 @@ def _contexts_of(occ: Occurrence, source: _Field) -> list[tuple[str, str]]:
 
 
 def _context_word(word: str) -> bool:
+    """Whether a word beside an occurrence may extend it into a context."""
     return len(word) > 1 or word in _PARTICLES
 
 

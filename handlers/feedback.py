@@ -42,12 +42,12 @@ from handlers.rule_edits import number_text
 from handlers.scopes import CHAT_WORDS, GLOBAL_WORDS, TopicScope, edit_refusal, edit_scope
 
 TITLES_SHOWN = 3  # titles of other items a proposal would drop
+TITLE_CHARS = 24
 # A negative context (or near word) that stands beside this share of a keyword's stored items is
 # how the keyword is mostly used, not an exception to it (小贷 in 小贷公司): the proposal says so,
 # since the last 30 days may hold none of those items.
 WARN_SHARE = 0.2
 MIN_SHARE_BASE = 20  # stored items with the keyword below which a share says little
-TITLE_CHARS = 24
 # Exclude words counted in the store for a proposal; each count is one index query.
 MAX_COUNTED_WORDS = 80
 
