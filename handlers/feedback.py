@@ -121,10 +121,11 @@ def proposals_reply(where: TopicScope, item: Item, topic: Topic) -> Reply:
     )
     if not recent.complete:
         span += T.PROPOSAL_SPAN_PARTIAL.format(n=search.RECENT_LIMIT)
+    totals: dict[str, int] = {}  # keyword → stored items holding it, counted once per reply
     for number, proposal in enumerate(found, 1):
         lines.append(text_line(T.PROPOSAL_LINE.format(n=number, change=describe(proposal, topic))))
         lines.append(text_line(_drops(proposal, span)))
-        lines += [text_line(warning) for warning in _archive_shares(ctx, proposal, topic)]
+        lines += [text_line(warning) for warning in _archive_shares(ctx, proposal, topic, totals)]
     lines.append(text_line(T.PROPOSALS_HINT))
     buttons = [Button(T.APPLY_BUTTON.format(n=n), apply_action(token, n)) for n in range(1, len(found) + 1)]
     return Reply(tuple(lines), tuple(buttons))
@@ -160,9 +161,10 @@ def _drops(proposal: Proposal, span: str) -> str:
     return T.PROPOSAL_DROPS.format(span=span, n=len(proposal.dropped), titles=titles)
 
 
-def _archive_shares(ctx: Context, proposal: Proposal, topic: Topic) -> list[str]:
+def _archive_shares(ctx: Context, proposal: Proposal, topic: Topic, totals: dict[str, int]) -> list[str]:
     """Warnings for a negative context or near word that goes with much of its keyword's stored
-    news: the whole archive, where "what else it drops" sees only the last 30 days."""
+    news: the whole archive, where "what else it drops" sees only the last 30 days. ``totals``
+    keeps each keyword's count across the proposals of one reply."""
     pairs: list[tuple[str, str]] = []  # (keyword, context or near word)
     if proposal.kind == NOT_IN:
         for context in proposal.words:
@@ -174,7 +176,9 @@ def _archive_shares(ctx: Context, proposal: Proposal, topic: Topic) -> list[str]
     warnings = []
     for keyword, word in pairs:
         try:
-            total = ctx.store.count_matches([compile_query(keyword)])
+            if keyword not in totals:
+                totals[keyword] = ctx.store.count_matches([compile_query(keyword)])
+            total = totals[keyword]
             together = ctx.store.count_matches([compile_query([keyword, word])])
         except ValueError:  # no word to search for (punctuation only): nothing to measure
             continue
