@@ -1,6 +1,7 @@
 """Topic relevance on the labelled set: precision and recall per topic, before and after.
 
-    python -m bench.relevance [--config PATH] [--show TOPIC [--split dev]] [--json PATH]
+    python -m bench.relevance [--config PATH] [--show TOPIC [--split dev]] [--whole [--archives DIR]]
+                              [--json PATH]
 
 The set (``tests/data/relevance/items.jsonl``, described in its README) holds real news excerpts,
 each labelled by meaning for the eight default topics and assigned to ``dev`` (for tuning rules),
@@ -18,6 +19,11 @@ two readings agree shows how far any rule can be expected to match the labels.
 (``config.example.toml``), or the ``[topics]`` of ``--config``. ``--show`` lists one topic's
 false positives and false negatives on a split, for tuning on ``dev``: tune there, report on
 ``heldout``, and never tune a rule to a single item.
+
+``--whole`` measures what the bot meets: the whole items the excerpts were cut from (a 新闻联播
+segment, a long flash), with their own labels (``whole_items.jsonl``), read from the archives'
+snapshots (:mod:`bench.whole_items`). Excerpts that are whole already, seed passages and web pages
+stay as they are.
 """
 
 from __future__ import annotations
@@ -25,40 +31,30 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.corpus import REPO
+from bench.relevance_set import SET as SET
+from bench.relevance_set import Labelled as Labelled
+from bench.relevance_set import load_set as load_set
 from bench.runtime import save_json
 from bot.config.digest import parse_topic
-from bot.domain.models import Item, ItemKind, Topic
+from bot.domain.models import Topic
 from digests.rules import TopicMatcher
 
-SET = REPO / "tests" / "data" / "relevance" / "items.jsonl"
 SECOND = SET.with_name("second_reading.jsonl")
 BEFORE = REPO / "bench" / "relevance_before.toml"
 AFTER = REPO / "config.example.toml"
 SPLITS = ("heldout", "fresh", "dev")
 # The splits the rules were not tuned on, pooled for the figures with intervals.
 REPORTED = ("heldout", "fresh")
-# Items without a date in the set get this one; no rule looks at dates.
-_UNDATED = datetime(2026, 1, 1, tzinfo=UTC)
 _Z = 1.96  # the normal quantile of a two-sided 95 % interval
-
-
-@dataclass(frozen=True, slots=True)
-class Labelled:
-    """One excerpt of the set as an item, with its labels by topic and its split."""
-
-    item: Item
-    labels: Mapping[str, bool]
-    split: str
-    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,29 +79,6 @@ class Score:
     def positives(self) -> int:
         """Items labelled relevant."""
         return self.tp + self.fn
-
-
-def load_set(path: Path = SET) -> list[Labelled]:
-    """The labelled set, in file order."""
-    labelled = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        published = (
-            datetime.fromisoformat(row["published"]).replace(tzinfo=UTC) if row["published"] else _UNDATED
-        )
-        item = Item(
-            id=row["id"],
-            kind=ItemKind.FEED,
-            source="relevance-set",
-            source_name=row["outlet"],
-            origin="",
-            title=row["title"],
-            published=published,
-            url="",
-            text=row["text"],
-        )
-        labelled.append(Labelled(item, row["labels"], row["split"], row.get("note", "")))
-    return labelled
 
 
 def topics_of(path: Path) -> list[Topic]:
@@ -211,11 +184,14 @@ def report(
     after: Sequence[Topic],
     labelled: Sequence[Labelled],
     second: Mapping[str, Mapping[str, bool]] | None = None,
+    *,
+    heading: str = "",
 ) -> str:
     """The figures as text: per split, per topic, precision and recall before and after; the
     held-out splits pooled, with intervals; and the second reading's agreement."""
     lines = [
-        f"Topic relevance on the labelled set ({len(labelled)} excerpts, {SET.relative_to(REPO)}):"
+        heading
+        or f"Topic relevance on the labelled set ({len(labelled)} excerpts, {SET.relative_to(REPO)}):"
         " rules tuned on dev, reported on heldout and fresh"
     ]
     for split in SPLITS:
@@ -343,18 +319,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--split", default="dev", choices=SPLITS, help="the split --show looks at (default dev)"
     )
+    parser.add_argument(
+        "--whole",
+        action="store_true",
+        help="measure the whole items the excerpts were cut from, with their own labels"
+        " (needs the archives' snapshots: see bench/whole_items.py)",
+    )
+    parser.add_argument(
+        "--archives", type=Path, default=None, help="where the archives' snapshots are (default ../.mirror)"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also save the figures as JSON")
     args = parser.parse_args(argv)
     labelled = load_set()
     before, after = topics_of(BEFORE), topics_of(args.config)
+    heading, second = "", None
+    if args.whole:
+        view = _whole(labelled, args.archives)
+        if isinstance(view, str):
+            print(view, file=sys.stderr)
+            return 2
+        labelled, heading = view
+    elif SECOND.exists():
+        second = load_second()
     if args.show:
         print(show_errors(after, labelled, args.show, args.split))
         return 0
-    second = load_second() if SECOND.exists() else None
-    print(report(before, after, labelled, second))
+    print(report(before, after, labelled, second, heading=heading))
     if args.json is not None:
         save_json(args.json, figures(before, after, labelled, second))
     return 0
+
+
+def _whole(labelled: Sequence[Labelled], archives: Path | None) -> tuple[list[Labelled], str] | str:
+    """The set read whole, with a heading that says how much of it; or why it cannot be read."""
+    # Imported here: bench.whole_items needs git and the archives, which the excerpt figures do not.
+    from bench import whole_items
+
+    sources = whole_items.Sources(archives or whole_items.ARCHIVES)
+    missing = sources.missing()
+    if missing:
+        where = archives or whole_items.ARCHIVES
+        return (
+            f"--whole: the archives' snapshots are not in {where}: "
+            + ", ".join(f"fetch github:{repo} (commit {whole_items.SNAPSHOTS[repo][:7]})" for repo in missing)
+            + ", or point --archives at where they are"
+        )
+    view = whole_items.whole_view(labelled, whole_items.load_labels(), sources)
+    problems = "".join(
+        f"; {len(ids)} {what}: {', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}"
+        for ids, what in ((view.unreadable, "not readable"), (view.changed, "changed since labelled"))
+        if ids
+    )
+    heading = (
+        f"Topic relevance on whole items ({len(view.labelled)} items: {view.read} excerpts replaced by the"
+        f" whole item they were cut from, labelled whole in {whole_items.WHOLE.relative_to(REPO)}"
+        f"{problems}): rules tuned on dev, reported on heldout and fresh"
+    )
+    return view.labelled, heading
 
 
 if __name__ == "__main__":
