@@ -49,6 +49,8 @@ from bot.domain.models import Topic
 from digests.rules import TopicMatcher
 
 SECOND = SET.with_name("second_reading.jsonl")
+# The held-out splits read again as the bot meets them (whole items where there are): see --whole.
+SECOND_WHOLE = SET.with_name("second_reading_whole.jsonl")
 BEFORE = REPO / "bench" / "relevance_before.toml"
 AFTER = REPO / "config.example.toml"
 SPLITS = ("heldout", "fresh", "dev")
@@ -233,8 +235,8 @@ def report(
         count = next(iter(agreed.values())).items if agreed else 0
         lines += [
             "",
-            f"second reading ({count} items of the set labelled again by another annotator): how far a"
-            " careful human matches the labels",
+            f"second reading ({count} items of the set labelled again, blind, by other annotators): how far"
+            " a careful human matches the labels",
             f"{'topic':<10}{'relevant':>9}   {'agree':>5} {'kappa':>5}     {'P':>5} {'R':>5}",
         ]
         for name, agree in agreed.items():
@@ -334,11 +336,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     before, after = topics_of(BEFORE), topics_of(args.config)
     heading, second = "", None
     if args.whole:
-        view = _whole(labelled, args.archives)
+        view = whole_set(labelled, args.archives)
         if isinstance(view, str):
             print(view, file=sys.stderr)
             return 2
-        labelled, heading = view
+        labelled, heading, second = view
     elif SECOND.exists():
         second = load_second()
     if args.show:
@@ -350,8 +352,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _whole(labelled: Sequence[Labelled], archives: Path | None) -> tuple[list[Labelled], str] | str:
-    """The set read whole, with a heading that says how much of it; or why it cannot be read."""
+def whole_set(
+    labelled: Sequence[Labelled], archives: Path | None = None
+) -> tuple[list[Labelled], str, dict[str, Mapping[str, bool]] | None] | str:
+    """The set read whole, with a heading that says how much of it and the second reading of it;
+    or why it cannot be read."""
     # Imported here: bench.whole_items needs git and the archives, which the excerpt figures do not.
     from bench import whole_items
 
@@ -360,7 +365,7 @@ def _whole(labelled: Sequence[Labelled], archives: Path | None) -> tuple[list[La
     if missing:
         where = archives or whole_items.ARCHIVES
         return (
-            f"--whole: the archives' snapshots are not in {where}: "
+            f"whole items: the archives' snapshots are not in {where}: "
             + ", ".join(f"fetch github:{repo} (commit {whole_items.SNAPSHOTS[repo][:7]})" for repo in missing)
             + ", or point --archives at where they are"
         )
@@ -375,7 +380,8 @@ def _whole(labelled: Sequence[Labelled], archives: Path | None) -> tuple[list[La
         f" whole item they were cut from, labelled whole in {whole_items.WHOLE.relative_to(REPO)}"
         f"{problems}): rules tuned on dev, reported on heldout and fresh"
     )
-    return view.labelled, heading
+    second = load_second(SECOND_WHOLE) if SECOND_WHOLE.exists() else None
+    return view.labelled, heading, second
 
 
 if __name__ == "__main__":

@@ -355,6 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         second = relevance.load_second()
         print("\n" + relevance.report(before, after, labelled, second), flush=True)
         relevance_figures = relevance.figures(before, after, labelled, second)
+        # And on what the bot meets, the whole items, where the archives are beside the checkout.
+        whole = relevance.whole_set(labelled)
+        if isinstance(whole, str):
+            print(f"\n{whole} (whole-item figures left out)", flush=True)
+        else:
+            read_whole, heading, read_again = whole
+            print("\n" + relevance.report(before, after, read_whole, read_again, heading=heading), flush=True)
+            relevance_figures["whole_items"] = relevance.figures(before, after, read_whole, read_again)
     if args.json is not None:
         data = {
             "seed": args.seed,

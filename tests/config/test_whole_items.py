@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.relevance import AFTER, topics_of
+from bench.relevance import AFTER, REPORTED, SECOND_WHOLE, load_second, topics_of
 from bench.relevance_set import Labelled, load_set
 from bench.whole_items import Sources, WholeLabel, digest, load_labels, whole_view
 from bot.domain.models import Item, ItemKind
@@ -159,3 +159,11 @@ def test_the_whole_item_labels_fit_the_set() -> None:
         assert set(label.labels) == topics
         assert label.length > 0
         assert len(label.digest) == 16 and int(label.digest, 16) >= 0
+
+
+def test_the_second_reading_of_the_held_out_splits_covers_them_all() -> None:
+    second = load_second(SECOND_WHOLE)
+    held_out = {entry.item.id for entry in load_set() if entry.split in REPORTED}
+    topics = {t.name for t in topics_of(AFTER)}
+    assert set(second) == held_out
+    assert all(set(labels) == topics for labels in second.values())
