@@ -35,7 +35,7 @@ import sys
 import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,37 @@ def evaluate(
             continue
         scores[topic.name] = _score(pairs)
     return scores
+
+
+@dataclass(frozen=True, slots=True)
+class Strength:
+    """A topic's matches split as the digest splits them: named in the headline or more than once,
+    against passing mentions (named once, in the body only), each with how many are relevant."""
+
+    strong: int
+    strong_relevant: int
+    passing: int
+    passing_relevant: int
+
+
+def by_strength(
+    topics: Sequence[Topic], labelled: Sequence[Labelled], split: str | tuple[str, ...]
+) -> dict[str, Strength]:
+    """Per topic, how precise its strong matches and its passing mentions are on a split (or on
+    several pooled): what the digest's order and its "正文仅提及一次" mark rest on."""
+    splits = (split,) if isinstance(split, str) else split
+    chosen = [entry for entry in labelled if entry.split in splits]
+    matcher = TopicMatcher(topics)
+    counts = {topic.name: [0, 0, 0, 0] for topic in topics}
+    for entry in chosen:
+        for match in matcher.match(entry.item):
+            row = counts.get(match.topic)
+            if row is None or match.topic not in entry.labels:
+                continue
+            column = 2 if match.in_passing else 0
+            row[column] += 1
+            row[column + 1] += entry.labels[match.topic]
+    return {name: Strength(*row) for name, row in counts.items() if row[0] or row[2]}
 
 
 def _score(pairs: Sequence[tuple[bool, bool]]) -> Score:
@@ -230,6 +261,16 @@ def report(
             f"{_label(name)}{score.positives:>9}   {_figure(score.precision):>5} {_span(p_low, p_high):>11}"
             f"    {_figure(score.recall):>5} {_span(r_low, r_high):>11}"
         )
+    lines += [
+        "",
+        f"{' + '.join(REPORTED)}, after: precision of the matches named in the headline or more than once,"
+        " and of passing mentions (once, in the body only; the digest lists them last, marked)",
+        f"{'topic':<10}{'strong P':>10} {'n':>4}   {'passing P':>10} {'n':>4}",
+    ]
+    for name, kinds in by_strength(after, labelled, REPORTED).items():
+        strong = _figure(kinds.strong_relevant / kinds.strong) if kinds.strong else "  -  "
+        passing = _figure(kinds.passing_relevant / kinds.passing) if kinds.passing else "  -  "
+        lines.append(f"{_label(name)}{strong:>10} {kinds.strong:>4}   {passing:>10} {kinds.passing:>4}")
     if second:
         agreed = agreement(labelled, second)
         count = next(iter(agreed.values())).items if agreed else 0
@@ -272,6 +313,7 @@ def figures(
             label: {name: _score_data(s) for name, s in evaluate(topics, labelled, split).items()}
             for label, topics in (("before", before), ("after", after))
         }
+    data["by_strength"] = {name: asdict(v) for name, v in by_strength(after, labelled, REPORTED).items()}
     if second:
         data["second_reading"] = {
             name: {"items": a.items, "agreed": a.agreed, "kappa": a.kappa, **_score_data(a.score)}

@@ -41,6 +41,7 @@ def _entry(story: RankedStory, also: tuple[str, ...]) -> Entry:
         matched=tuple(dict.fromkeys(k for m in copies for k in m.keywords)),
         score=story.score,
         also=also,
+        passing=story.passing,
     )
 
 

@@ -53,3 +53,11 @@ class Match:
     def keywords(self) -> tuple[str, ...]:
         """The distinct keywords that matched, title hits first."""
         return tuple(dict.fromkeys(h.keyword for h in self.hits))
+
+    @property
+    def in_passing(self) -> bool:
+        """Whether the item names the topic once, in its body only: a passing mention as often as
+        not (on the labelled set's held-out whole items 56 % of such matches are relevant, 95 % of
+        those with a headline hit or a second occurrence)."""
+        hits = self.hits
+        return len(hits) == 1 and hits[0].count == 1 and hits[0].field is not Field.TITLE

@@ -13,6 +13,12 @@ a headline about the subject beats an article that mentions it in passing, unles
 much more widely carried or from a much better source. Recency is measured against the other
 stories given, never against a clock, so equal inputs always rank alike. Ties are broken by the
 earliest publication time, then the id of the earliest copy.
+
+Stories that name the topic only once, in the body of every copy (:attr:`Match.in_passing`), come
+after all the others whatever their score, however widely carried (a long readout reprinted
+everywhere that names the topic in one clause): on the labelled set's held-out whole items 56 % of
+such matches are relevant, against 95 % of those with a headline hit or a second occurrence
+(``python -m bench.relevance --whole``). They are still shown, marked, in their own order.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ class RankedStory:
     matches: tuple[Match, ...]  # the story's copies relevant to the topic, earliest first
     score: float
     strength: float  # topic_strength(matches): the part of the score that depends on the topic
+    passing: bool = False  # every copy names the topic once, in the body only (Match.in_passing)
 
 
 def source_priority_of(item: Item, priority: SourcePriority) -> float:
@@ -83,17 +90,20 @@ def _base_score(copies: Sequence[Match], priority: SourcePriority) -> tuple[floa
     return strength + OUTLETS * math.log(outlets) + source, strength
 
 
-def _single_score(copy: Match, priority: SourcePriority) -> tuple[float, float]:
+def _single_score(copy: Match, priority: SourcePriority) -> tuple[float, float, bool]:
     """:func:`_base_score` of a story with one copy, the common case (a day has tens of thousands
-    of topic-story pairs), without its generators: the same terms, the same float operations."""
+    of topic-story pairs), without its generators: the same terms, the same float operations;
+    and whether it is a passing mention (:attr:`Match.in_passing`, from the same look at its hits)."""
+    hits = copy.hits
     title = False
-    for hit in copy.hits:
+    for hit in hits:
         if hit.field is Field.TITLE:
             title = True
             break
     strength = TITLE_BONUS * title + math.log1p(copy.relevance)
     source = source_priority_of(copy.item, priority) if priority else 0.0
-    return strength + OUTLETS * math.log(1) + source, strength
+    passing = not title and len(hits) == 1 and hits[0].count == 1
+    return strength + OUTLETS * math.log(1) + source, strength, passing
 
 
 def rank_stories(stories: Sequence[Sequence[Match]], priority: SourcePriority) -> list[RankedStory]:
@@ -106,12 +116,14 @@ def rank_stories(stories: Sequence[Sequence[Match]], priority: SourcePriority) -
     return ranked
 
 
-# A story's copies, earliest first, its score and its strength in the topic.
-_Scored = tuple[tuple[Match, ...], float, float]
+# A story's copies, earliest first, its score, its strength in the topic and whether it is a
+# passing mention.
+_Scored = tuple[tuple[Match, ...], float, float, bool]
 
 
 def _scored(stories: Sequence[Sequence[Match]], priority: SourcePriority) -> list[_Scored]:
-    """Each non-empty story's copies, earliest first, its score and its strength."""
+    """Each non-empty story's copies, earliest first, its score, its strength and whether every
+    copy names the topic in passing."""
     copies_of = [_earliest_first(story) for story in stories if story]
     if not copies_of:
         return []
@@ -121,18 +133,14 @@ def _scored(stories: Sequence[Sequence[Match]], priority: SourcePriority) -> lis
     scored = []
     for copies, first in zip(copies_of, firsts, strict=True):
         recency = (first - start).total_seconds() / span if span > 0 else 0.0
-        base, strength = (
-            _single_score(copies[0], priority) if len(copies) == 1 else _base_score(copies, priority)
-        )
-        scored.append((copies, base + RECENCY * recency, strength))
+        if len(copies) == 1:
+            base, strength, passing = _single_score(copies[0], priority)
+        else:
+            (base, strength), passing = _base_score(copies, priority), all(m.in_passing for m in copies)
+        scored.append((copies, base + RECENCY * recency, strength, passing))
     return scored
 
 
-def _best_first(story: RankedStory) -> tuple[float, datetime, str]:
+def _best_first(story: RankedStory) -> tuple[bool, float, datetime, str]:
     first = story.matches[0].item
-    return -story.score, first.published, first.id
-
-
-def _best_first_scored(scored: _Scored) -> tuple[float, datetime, str]:
-    first = scored[0][0].item
-    return -scored[1], first.published, first.id
+    return story.passing, -story.score, first.published, first.id

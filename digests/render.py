@@ -165,6 +165,8 @@ def _html_entry(entry: EntryView) -> str:
         meta.append(_h(entry.outlets))
     stamp = entry.published.isoformat(timespec="minutes")
     meta.append(f'<time datetime="{_h(stamp)}">{_h(entry.time)}</time>')
+    if entry.passing:
+        meta.append(_h(texts.IN_PASSING))
     parts.append(f'<div class="meta">{_h(texts.META_SEPARATOR).join(meta)}</div>')
     if entry.snippet:
         snippet = "".join(

@@ -76,11 +76,13 @@ class EntryView:
     published: datetime  # in the digest's time zone
     snippet: tuple[SnippetPart, ...]  # cleaned, adjacent parts of one kind merged, no empty parts
     also: tuple[str, ...] = ()  # the other topics the story matched (shown once, under this one)
+    passing: bool = False  # names the topic once, in the body only
 
     @property
     def meta(self) -> str:
-        """Outlets and time on one line."""
-        return texts.META_SEPARATOR.join(part for part in (self.outlets, self.time) if part)
+        """Outlets and time on one line, then "正文仅提及一次" for a passing mention."""
+        passing = texts.IN_PASSING if self.passing else ""
+        return texts.META_SEPARATOR.join(part for part in (self.outlets, self.time, passing) if part)
 
     @property
     def also_line(self) -> str:
@@ -248,6 +250,7 @@ def _entry_view(entry: Entry, number: int, zone: ZoneInfo, day: date) -> EntryVi
         published=local,
         snippet=clean_snippet(entry.snippet),
         also=tuple(name for name in (cap(clean(n), NAME_LIMIT) for n in entry.also) if name),
+        passing=entry.passing,
     )
 
 

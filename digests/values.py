@@ -52,6 +52,8 @@ class Entry:
     score: float
     # The digest's other topics the story matched; it is shown once, under this one ("也属于：…").
     also: tuple[str, ...] = ()
+    # Every copy names this topic once, in the body only: shown last and marked ("正文仅提及一次").
+    passing: bool = False
 
     @property
     def ids(self) -> tuple[str, ...]:

@@ -76,6 +76,7 @@ def digest_json(digest: Digest, messages: list[str], files: list[str]) -> dict[s
                         "snippet": e.snippet_text,
                         "matched": list(e.matched),
                         "also": list(e.also),
+                        "in_passing": e.passing,
                     }
                     for e in section.entries
                 ],

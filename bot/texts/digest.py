@@ -23,6 +23,9 @@ MORE = "另有 {n} 条"
 ALSO = "也属于：{names}"
 ALSO_SEPARATOR = "、"
 
+# On an entry whose every copy names its topic once, in the body only (listed after the others).
+IN_PASSING = "正文仅提及一次"
+
 OUTLET_SEPARATOR = "、"
 # "株洲日报、湖南日报等 3 家": how many names are spelled out before the rest is counted.
 OUTLETS_MANY = "{names}等 {n} 家"

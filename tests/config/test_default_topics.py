@@ -8,6 +8,7 @@ change that loses an item fails here), and the dev split must too. Counts, not t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -17,14 +18,16 @@ from bench.relevance import (
     BEFORE,
     SPLITS,
     Labelled,
+    Strength,
     agreement,
+    by_strength,
     evaluate,
     interval,
     load_second,
     load_set,
     topics_of,
 )
-from bot.domain.models import Item, ItemKind
+from bot.domain.models import Item, ItemKind, Topic
 from bot.sources.parse import parse_file
 from digests.rules import TopicMatcher
 from tests.helpers.paths import CORPUS, corpus_available
@@ -131,6 +134,24 @@ def test_agreement_counts_the_second_reading_against_the_labels() -> None:
     assert (result.score.tp, result.score.fp, result.score.fn) == (3, 1, 1)
     # observed 0.8; chance 0.4 × 0.4 + 0.6 × 0.6 = 0.52; kappa = 0.28 / 0.48
     assert result.kappa == pytest.approx(0.28 / 0.48)
+
+
+def test_by_strength_splits_matches_as_the_digest_marks_them() -> None:
+    def labelled(key: str, title: str, text: str, relevant: bool) -> Labelled:
+        entry = _labelled(key, relevant)
+        return replace(entry, item=replace(entry.item, title=title, text=text), split="heldout")
+
+    topics = [Topic("上市", ("上市",))]
+    entries = [
+        labelled("headline", "企业上市", "", True),
+        labelled("twice", "", "企业上市，上市辅导。", False),
+        labelled("once", "", "企业上市。", True),
+        labelled("once-more", "", "三家企业上市。", False),
+        labelled("once-dev", "", "企业上市。", True),
+        labelled("none", "", "无关。", True),
+    ]
+    entries[4] = replace(entries[4], split="dev")  # not among the splits reported on
+    assert by_strength(topics, entries, ("heldout", "fresh")) == {"上市": Strength(2, 1, 2, 1)}
 
 
 MTIME = datetime(2024, 3, 1, tzinfo=UTC)

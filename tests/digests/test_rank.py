@@ -148,7 +148,7 @@ def test_empty_input_and_empty_stories() -> None:
     assert rank_stories([], {}) == []
     assert rank_stories([[]], {}) == []
     alone = math.log1p(1.0)  # its relevance, no title hit, one outlet, no priority, no span
-    assert rank_stories([[], [match("a")]], {}) == [RankedStory((match("a"),), alone, alone)]
+    assert rank_stories([[], [match("a")]], {}) == [RankedStory((match("a"),), alone, alone, passing=True)]
 
 
 @pytest.mark.parametrize(
