@@ -13,7 +13,7 @@ from enum import StrEnum
 # Why a source was refused: defined beside the matching values, which need them; named here too.
 from digests.hits import EXCLUDED_SOURCE as EXCLUDED_SOURCE
 from digests.hits import NOT_ALLOWED as NOT_ALLOWED
-from digests.hits import Field, Hit
+from digests.hits import Field, Hit, named_in_passing
 
 FIELD_NAME = {Field.TITLE: "标题", Field.TEXT: "正文"}
 # Near words named in one line of an explanation; the rest are counted ("等 N 个").
@@ -77,6 +77,11 @@ class Explanation:
     min_score: float = 0.0  # the topic's minimum; 0: none
     near_window: int = 0  # the topic's window for near words
     near: tuple[tuple[str, tuple[str, ...]], ...] = ()  # keyword → its near words, as configured
+
+    @property
+    def in_passing(self) -> bool:
+        """Whether the item matched and names the topic once, in its body only (listed last)."""
+        return self.matched and named_in_passing(self.hits)
 
     @property
     def below_min_score(self) -> bool:

@@ -94,6 +94,8 @@ def explanation_lines(item: Item, why: Explanation) -> list[Line]:
         lines.append(text_line(T.WHY_NO_KEYWORD))
     lines += [text_line(T.WHY_EXCLUDED.format(word=w)) for w in why.excluded_by]
     lines += [text_line(T.WHY_MISSING.format(word=w)) for w in why.missing_required]
+    if why.in_passing:
+        lines.append(text_line(T.WHY_IN_PASSING))
     if why.below_min_score:
         lines.append(
             text_line(T.WHY_BELOW_SCORE.format(score=f"{why.score:g}", minimum=f"{why.min_score:g}"))

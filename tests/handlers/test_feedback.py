@@ -55,6 +55,21 @@ def test_why_says_why_not_and_by_id(ctx: Context) -> None:
     assert everything.count("【") >= 2  # every topic whose words occur
 
 
+def test_why_says_when_a_match_is_a_passing_mention(ctx: Context) -> None:
+    once = Item(
+        "once", ItemKind.FEED, "feed", "新闻", "", "一季度工业生产", NOW, "", "工业增加值增长，一家企业上市。"
+    )
+    twice = Item(
+        "twice", ItemKind.FEED, "feed", "新闻", "", "工业生产", NOW, "", "三家企业上市，两家上市辅导。"
+    )
+    for it in (once, twice):
+        ctx.store.upsert(it)
+    passing = "· 正文仅提及一次：日报中排在本主题其他新闻之后，并注明“正文仅提及一次”"
+    assert passing in text(ask(ctx, "/why 上市 once"))
+    assert passing not in text(ask(ctx, "/why 上市 twice"))
+    assert passing not in text(ask(ctx, "/why 上市 NW202112292229199167"))  # a headline hit
+
+
 @pytest.mark.parametrize(
     ("line", "answer"),
     [
