@@ -57,6 +57,8 @@ class NewsEntry:
     origin: str
     url: str
     snippet: str
+    # In a topic's reply: the item names the topic once, in its body only (a passing mention).
+    in_passing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,9 @@ def source_label(entry: NewsEntry) -> str:
     return name
 
 
-def _entries(result: SearchResult, words: Sequence[str]) -> list[NewsEntry]:
+def _entries(
+    result: SearchResult, words: Sequence[str], passing: frozenset[str] = frozenset()
+) -> list[NewsEntry]:
     entries = []
     for stored in result.items:
         item = stored.item
@@ -104,6 +108,7 @@ def _entries(result: SearchResult, words: Sequence[str]) -> list[NewsEntry]:
                 origin=item.origin,
                 url=item.url,
                 snippet=snippet(item.text, words),
+                in_passing=item.id in passing,
             )
         )
     return entries
@@ -150,8 +155,20 @@ def topic(
         exact = True
     else:
         result, exact = _verified(store, config, queries, limit, offset, verdicts)
-    return NewsReply(
-        name, result.total, _entries(result, folded), topic=name, keywords=config.all_keywords, exact=exact
+    entries = _entries(result, folded, _in_passing(config, result))
+    return NewsReply(name, result.total, entries, topic=name, keywords=config.all_keywords, exact=exact)
+
+
+def _in_passing(topic: Topic, result: SearchResult) -> frozenset[str]:
+    """The ids of the page's items that name the topic once, in the body only: a page is a few
+    items, each matched again in about 0.1 ms, so no verdict needs to remember it."""
+    from digests.rules import TopicMatcher
+
+    matcher = TopicMatcher([topic])
+    return frozenset(
+        stored.item.id
+        for stored in result.items
+        if any(match.in_passing for match in matcher.match(stored.item))
     )
 
 

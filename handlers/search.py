@@ -214,7 +214,14 @@ def _entry_lines(ctx: Context, entry: news.NewsEntry, number: int, words: Sequen
     source = cap(clean(news.source_label(entry)), 40)
     lines: list[Line] = [
         (Span(f"{number}. "), title_span),
-        (Span(T.ENTRY_META.format(source=source, time=when), Style.ITALIC),),
+        (
+            Span(
+                (T.ENTRY_META_IN_PASSING if entry.in_passing else T.ENTRY_META).format(
+                    source=source, time=when
+                ),
+                Style.ITALIC,
+            ),
+        ),
     ]
     snippet = clean(entry.snippet)
     if snippet:

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.search import MAX_LIMIT, NewsEntry, NewsReply, UnknownTopic, source_label
 from bot.texts import cli as texts
+from bot.texts.digest import IN_PASSING
 
 
 def _limit(text: str) -> int:
@@ -46,6 +47,9 @@ def reply_json(reply: NewsReply) -> dict[str, Any]:
         data["topic"] = reply.topic
         data["keywords"] = list(reply.keywords)
     data["items"] = [entry_json(e) for e in reply.entries]
+    if reply.topic is not None:  # a passing mention only means something for a topic's rules
+        for row, entry in zip(data["items"], reply.entries, strict=True):
+            row["in_passing"] = entry.in_passing
     return data
 
 
@@ -71,7 +75,8 @@ def print_news(reply: NewsReply) -> None:
     for number, entry in enumerate(reply.entries, 1):
         print()
         print(f"{number}. {entry.title}")
-        print(f"   {entry.published:%Y-%m-%d %H:%M} · {source_label(entry)}")
+        passing = f" · {IN_PASSING}" if entry.in_passing else ""
+        print(f"   {entry.published:%Y-%m-%d %H:%M} · {source_label(entry)}{passing}")
         if entry.snippet:
             print(f"   {entry.snippet}")
         if entry.url:

@@ -7,6 +7,8 @@ digest's): the readers differ, and so does the tone. Every chat platform's adapt
 
 from __future__ import annotations
 
+from bot.texts.digest import IN_PASSING
+
 NONE = "（无）"
 ALL_TOPICS = "全部主题"
 UNTITLED = "（无标题）"
@@ -118,6 +120,7 @@ NO_MORE = "没有更多了。"
 QUERY_TRUNCATED = "关键词过长，只按前 {n} 个字符搜索。"
 PAGE_SIZE_CAPPED = "每页最多 {n} 条。"
 ENTRY_META = "{source} · {time}"
+ENTRY_META_IN_PASSING = "{source} · {time} · " + IN_PASSING  # as digests mark it
 PREVIOUS_PAGE = "上一页"
 NEXT_PAGE = "下一页"
 NO_LIST_TO_TURN = "本聊天没有可以翻页的列表，请先发送 最新 关键词 或 主题 名称。"
@@ -363,7 +366,7 @@ WHY_TITLE_ONLY = "不计，标题关键词只在标题中算"
 WHY_MORE_OCCURRENCES = "  ……另有 {n} 处"
 WHY_EXCLUDED = "· 含排除词“{word}”，不收录"
 WHY_MISSING = "· 缺少必备词“{word}”"
-WHY_IN_PASSING = "· 正文仅提及一次：日报中排在本主题其他新闻之后，并注明“正文仅提及一次”"
+WHY_IN_PASSING = f"· {IN_PASSING}：日报中排在本主题其他新闻之后，并注明“{IN_PASSING}”"
 WHY_BELOW_SCORE = "· 得分 {score} 低于最低分 {minimum}（正文每处计 1 分，标题计 2 分）"
 WHY_SOURCE_NOT_ALLOWED = "· 来源 {source} 不在该主题的允许列表"
 WHY_SOURCE_EXCLUDED = "· 来源 {source} 在该主题的排除列表"

@@ -77,6 +77,21 @@ def test_topic_shangshi(imported: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert data["total"] >= 3 and len(data["items"]) == 2
     code, out, _ = run(capsys, "topic", "上市")
     assert code == 0 and "主题“上市”" in out and "为高质量发展注入澎湃金融动能" in out
+    assert "正文仅提及一次" not in out and not any(i["in_passing"] for i in data["items"])
+
+
+def test_topic_marks_a_passing_mention(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The office document names 科技金融 once, in a long body; the others say more of it.
+    code, out, _ = run(capsys, "topic", "科技金融", "--json")
+    passing = {i["title"][:8]: i["in_passing"] for i in json.loads(out)["items"]}
+    assert code == 0 and passing == {
+        "金融是现代经济的": True,
+        "2022年全市金": False,
+        "凝聚金融力量 加": False,
+    }
+    code, out, _ = run(capsys, "topic", "科技金融")
+    assert out.count("正文仅提及一次") == 1
+    assert out.index("正文仅提及一次") < out.index("2022年全市金融工作总结")
 
 
 def test_unknown_topic_suggests_names_and_offers_keyword_results(

@@ -55,6 +55,15 @@ def test_why_says_why_not_and_by_id(ctx: Context) -> None:
     assert everything.count("【") >= 2  # every topic whose words occur
 
 
+def test_topic_replies_mark_a_passing_mention(ctx: Context) -> None:
+    shown = text(ask(ctx, "/topic 科技金融"))
+    first = shown.splitlines().index(
+        next(line for line in shown.splitlines() if "金融是现代经济的核心" in line)
+    )
+    assert "正文仅提及一次" in shown.splitlines()[first + 1]  # on its source-and-time line
+    assert shown.count("正文仅提及一次") == 1
+
+
 def test_why_says_when_a_match_is_a_passing_mention(ctx: Context) -> None:
     once = Item(
         "once", ItemKind.FEED, "feed", "新闻", "", "一季度工业生产", NOW, "", "工业增加值增长，一家企业上市。"
