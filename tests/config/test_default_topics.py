@@ -27,10 +27,11 @@ from bench.relevance import (
     load_set,
     topics_of,
 )
-from bot.domain.models import Item, ItemKind, Topic
+from bot.domain.models import Topic
 from bot.sources.parse import parse_file
 from digests.rules import TopicMatcher
 from tests.helpers.paths import CORPUS, corpus_available
+from tests.helpers.relevance import labelled as make_labelled
 
 # topic → (precision, recall) floors; reached when tuned: see the README's "Relevance" section.
 HELDOUT_FLOORS = {
@@ -110,24 +111,9 @@ def test_interval_is_the_wilson_interval() -> None:
     assert interval(0, 0) == (0.0, 0.0)
 
 
-def _labelled(key: str, relevant: bool) -> Labelled:
-    item = Item(
-        id=key,
-        kind=ItemKind.FEED,
-        source="s",
-        source_name="s",
-        origin="",
-        title="",
-        published=datetime(2026, 1, 1, tzinfo=UTC),
-        url="",
-        text="",
-    )
-    return Labelled(item, {"上市": relevant}, "dev")
-
-
 def test_agreement_counts_the_second_reading_against_the_labels() -> None:
     # Set: 4 relevant, 6 not. Second reading: 3 of the 4, plus 1 of the 6.
-    labelled = [_labelled(f"i{n}", n < 4) for n in range(10)]
+    labelled = [make_labelled(f"i{n}", {"上市": n < 4}) for n in range(10)]
     second = {f"i{n}": {"上市": n in (0, 1, 2, 9)} for n in range(10)}
     result = agreement(labelled, second)["上市"]
     assert (result.items, result.agreed) == (10, 8)
@@ -138,8 +124,7 @@ def test_agreement_counts_the_second_reading_against_the_labels() -> None:
 
 def test_by_strength_splits_matches_as_the_digest_marks_them() -> None:
     def labelled(key: str, title: str, text: str, relevant: bool) -> Labelled:
-        entry = _labelled(key, relevant)
-        return replace(entry, item=replace(entry.item, title=title, text=text), split="heldout")
+        return make_labelled(key, {"上市": relevant}, title=title, text=text, split="heldout")
 
     topics = [Topic("上市", ("上市",))]
     entries = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from bench.relevance import AFTER, REPORTED, SECOND_WHOLE, load_second, topics_of
 from bench.relevance_set import Labelled, load_set
 from bench.whole_items import Sources, WholeLabel, digest, load_labels, whole_view
-from bot.domain.models import Item, ItemKind
+from tests.helpers.relevance import labelled
 
 CLS = "echo-stacker/cailianshe-daily-archive"
 XWLB = "DuckBurnIncense/xin-wen-lian-bo"
@@ -76,18 +75,7 @@ def sources(tmp_path: Path) -> Sources:
 
 
 def _entry(item_id: str, source: str, text: str, labels: dict[str, bool]) -> Labelled:
-    item = Item(
-        id=item_id,
-        kind=ItemKind.FEED,
-        source="relevance-set",
-        source_name="",
-        origin="",
-        title="",
-        published=datetime(2026, 5, 14, tzinfo=UTC),
-        url="",
-        text=text,
-    )
-    return Labelled(item, labels, "dev", "", source)
+    return labelled(item_id, labels, text=text, source=source)
 
 
 def test_a_flash_and_a_news_segment_are_read_whole_at_the_pinned_commit(sources: Sources) -> None:
