@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.relevance import AFTER, REPORTED, SECOND_WHOLE, load_second, topics_of
+from bench.relevance import AFTER, REPORTED, SECOND_WHOLE, load_second, main, topics_of, whole_set
 from bench.relevance_set import Labelled, load_set
 from bench.whole_items import Sources, WholeLabel, digest, load_labels, whole_view
 from tests.helpers.relevance import labelled
@@ -155,3 +155,14 @@ def test_the_second_reading_of_the_held_out_splits_covers_them_all() -> None:
     topics = {t.name for t in topics_of(AFTER)}
     assert set(second) == held_out
     assert all(set(labels) == topics for labels in second.values())
+
+
+def test_without_the_archives_the_whole_view_says_what_to_fetch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    said = whole_set(load_set(), tmp_path)
+    assert isinstance(said, str)
+    assert f"not in {tmp_path}" in said
+    assert f"fetch github:{CLS} (commit 8fe1fd6)" in said and f"fetch github:{XWLB} (commit ae8d591)" in said
+    assert main(["--whole", "--archives", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == said
